@@ -1,0 +1,1 @@
+from .rgbd_data_preprocessor import RGBDDataPreprocessor  # noqa: F401

@@ -1,0 +1,166 @@
+"""Tests of the synthetic ScanNet-format RGB-D scene generator."""
+import filecmp
+import os
+import os.path as osp
+
+import cv2
+import numpy as np
+import pytest
+
+from mask3d_mm.datasets.synthetic import (SYNTHETIC_NYU40_IDS, camera_pose,
+                                          generate_scannet_scenes, make_scene)
+
+H, W = 60, 80
+STEP = 25
+NAMES = ['000000', '000025', '000050']
+SUBDIRS = {'color': '.jpg', 'depth': '.png', 'label': '.png', 'instance': '.png', 'pose': '.txt'}
+
+
+def _generate(root, **kwargs) -> list:
+    args = dict(num_scenes=2, frames_per_scene=3, height=H, width=W, seed=0, frame_step=STEP)
+    args.update(kwargs)
+    return generate_scannet_scenes(str(root), **args)
+
+
+def _read(scene_dir: str, sub: str, name: str) -> np.ndarray:
+    return cv2.imread(osp.join(scene_dir, sub, name + SUBDIRS[sub]), cv2.IMREAD_UNCHANGED)
+
+
+@pytest.fixture(scope='module')
+def tiny(tmp_path_factory) -> list:
+    """Scene dirs of 2 scenes x 3 frames at 60x80, frame step 25."""
+    return _generate(tmp_path_factory.mktemp('tiny'))
+
+
+def test_layout(tiny):
+    assert [osp.basename(d) for d in tiny] == ['scene0000_00', 'scene0001_00']
+    for scene_dir in tiny:
+        for sub, ext in SUBDIRS.items():
+            assert sorted(os.listdir(osp.join(scene_dir, sub))) == [n + ext for n in NAMES]
+        for name in ('intrinsics_color.txt', 'intrinsics_depth.txt'):
+            assert np.loadtxt(osp.join(scene_dir, name)).shape == (4, 4)
+
+
+def test_dtypes_and_shapes(tiny):
+    for name in NAMES:
+        color = _read(tiny[0], 'color', name)
+        assert color.dtype == np.uint8 and color.shape == (H, W, 3)
+        for sub, dtype in (('depth', np.uint16), ('label', np.uint8), ('instance', np.uint16)):
+            img = _read(tiny[0], sub, name)
+            assert img.dtype == dtype and img.shape == (H, W), sub
+        pose = np.loadtxt(osp.join(tiny[0], 'pose', name + '.txt'))
+        assert pose.shape == (4, 4)
+        np.testing.assert_allclose(pose[3], [0, 0, 0, 1])
+        rot = pose[:3, :3]
+        np.testing.assert_allclose(rot.T @ rot, np.eye(3), atol=1e-5)
+        assert np.linalg.det(rot) == pytest.approx(1, abs=1e-5)
+
+
+def test_depth_is_sensor_like(tiny):
+    depths = np.stack([_read(d, 'depth', n) for d in tiny for n in NAMES])
+    valid = depths > 0
+    assert valid.mean() > 0.7  # mostly valid
+    assert (~valid).any()  # but with holes
+    assert depths[valid].min() >= 300 and depths[valid].max() <= 8000  # millimetres
+    assert len(np.unique(depths[valid])) > 100  # not piecewise constant
+
+
+def test_labels_and_instances(tiny):
+    for scene_dir in tiny:
+        classes = {}
+        for name in NAMES:
+            label = _read(scene_dir, 'label', name)
+            inst = _read(scene_dir, 'instance', name)
+            assert set(np.unique(label)) <= set(SYNTHETIC_NYU40_IDS)
+            fg = inst > 0
+            np.testing.assert_array_equal(inst[fg] // 1000, label[fg])
+            stuff = np.isin(label, (1, 2, 22))  # wall, floor, ceiling: instance id 0
+            assert np.all(inst[stuff] % 1000 == 0)
+            assert np.all(inst[~stuff] % 1000 > 0)
+            for value in np.unique(inst[~stuff]):  # one class per object over all frames
+                assert classes.setdefault(value % 1000, value // 1000) == value // 1000
+        assert classes, 'no objects visible'
+
+
+def test_determinism(tiny, tmp_path):
+    same = _generate(tmp_path / 'same', num_scenes=1)
+    other = _generate(tmp_path / 'other', num_scenes=1, seed=1)
+    for sub, ext in SUBDIRS.items():
+        for name in NAMES:
+            rel = osp.join(sub, name + ext)
+            assert filecmp.cmp(osp.join(tiny[0], rel), osp.join(same[0], rel), shallow=False)
+            if sub != 'label':  # two rooms may show the same classes in the same place
+                assert not filecmp.cmp(
+                    osp.join(tiny[0], rel), osp.join(other[0], rel), shallow=False)
+
+
+def test_workers_match_serial(tiny, tmp_path):
+    parallel = _generate(tmp_path / 'par', workers=2)
+    assert [osp.basename(d) for d in parallel] == [osp.basename(d) for d in tiny]
+    for a, b in zip(tiny, parallel):
+        for sub, ext in SUBDIRS.items():
+            files = [n + ext for n in NAMES]
+            match, mismatch, errors = filecmp.cmpfiles(
+                osp.join(a, sub), osp.join(b, sub), files, shallow=False)
+            assert match == files, (mismatch, errors)
+
+
+def test_color_size(tmp_path):
+    scene_dir = _generate(tmp_path, num_scenes=1, frames_per_scene=1, color_size=(90, 120))[0]
+    assert _read(scene_dir, 'color', '000000').shape == (90, 120, 3)
+    assert _read(scene_dir, 'depth', '000000').shape == (H, W)
+    k_depth = np.loadtxt(osp.join(scene_dir, 'intrinsics_depth.txt'))
+    k_color = np.loadtxt(osp.join(scene_dir, 'intrinsics_color.txt'))
+    np.testing.assert_allclose(k_color[:2, :3], k_depth[:2, :3] * 1.5, rtol=1e-5)
+    np.testing.assert_allclose(k_color[2:], k_depth[2:])
+    # depth intrinsics follow ScanNet's 640x480 camera scaled to the image size
+    assert k_depth[0, 0] == pytest.approx(577.87 * W / 640, rel=0.02)
+    assert k_depth[0, 2] == pytest.approx(W / 2, abs=1)
+
+
+def _backproject(scene_dir: str, name: str) -> tuple:
+    """World points (N, 3), their depths (N, ) metres and labels (N, ) of valid pixels."""
+    depth = _read(scene_dir, 'depth', name).astype(np.float64) / 1000
+    label = _read(scene_dir, 'label', name)
+    k = np.loadtxt(osp.join(scene_dir, 'intrinsics_depth.txt'))
+    pose = np.loadtxt(osp.join(scene_dir, 'pose', name + '.txt'))
+    v, u = np.nonzero(depth > 0)
+    z = depth[v, u]
+    cam = np.stack([(u - k[0, 2]) / k[0, 0] * z, (v - k[1, 2]) / k[1, 1] * z, z], axis=1)
+    return cam @ pose[:3, :3].T + pose[:3, 3], z, label[v, u]
+
+
+def test_geometry(tiny):
+    for index, scene_dir in enumerate(tiny):
+        room = make_scene(0, index).room
+        for name in NAMES:
+            pose = np.loadtxt(osp.join(scene_dir, 'pose', name + '.txt'))
+            assert np.all(pose[:3, 3] > 0) and np.all(pose[:3, 3] < room)
+            assert pose[2, 2] < 0  # looking slightly down (camera +z forward, world z up)
+            pts, z, label = _backproject(scene_dir, name)
+            tol = 0.01 + 5 * (0.0012 + 0.0019 * (z - 0.4) ** 2)  # 5 sigma of the noise model
+            assert np.all(pts > -tol[:, None]) and np.all(pts < room + tol[:, None])
+            floor = label == 2
+            assert floor.sum() > 20
+            assert np.all(np.abs(pts[floor, 2]) < tol[floor])
+            assert np.median(np.abs(pts[floor, 2])) < 0.01
+
+
+def test_camera_trajectory_is_smooth():
+    scene = make_scene(0, 0)
+    poses = np.stack([camera_pose(scene, s) for s in np.linspace(0, 1, 101)])
+    steps = np.linalg.norm(np.diff(poses[:, :3, 3], axis=0), axis=1)
+    assert steps.max() < 0.3 and steps.max() < 3 * steps.mean()
+
+
+def test_shared_fixture(synthetic_scannet):
+    scenes = sorted(os.listdir(synthetic_scannet))
+    assert scenes == ['scene0000_00', 'scene0001_00']
+    scene_dir = osp.join(synthetic_scannet, scenes[0])
+    names = [f'{i:06d}' for i in range(4)]
+    assert sorted(os.listdir(osp.join(scene_dir, 'color'))) == [n + '.jpg' for n in names]
+    assert _read(scene_dir, 'color', names[0]).shape == (240, 320, 3)
+    assert _read(scene_dir, 'depth', names[0]).shape == (120, 160)
+    k_depth = np.loadtxt(osp.join(scene_dir, 'intrinsics_depth.txt'))
+    k_color = np.loadtxt(osp.join(scene_dir, 'intrinsics_color.txt'))
+    np.testing.assert_allclose(k_color[:2, :3], 2 * k_depth[:2, :3], rtol=1e-5)

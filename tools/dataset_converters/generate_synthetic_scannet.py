@@ -1,0 +1,70 @@
+"""Generate synthetic RGB-D scenes in the ScanNet frames layout read by
+``mask3d_mm.ScanNetRGBDDataset`` (see ``mask3d_mm/datasets/synthetic.py``).
+
+Usage::
+
+    python tools/dataset_converters/generate_synthetic_scannet.py data/synthetic_scannet \
+        --num-scenes 40 --frames-per-scene 25 --frame-step 25 --workers 2
+    # raw ScanNet sizes: color 1296x968, depth 640x480
+    python tools/dataset_converters/generate_synthetic_scannet.py data/synthetic_scannet \
+        --color-size 968 1296
+"""
+import argparse
+import os.path as osp
+import sys
+import time
+
+try:
+    import mask3d_mm  # noqa: F401
+except ImportError:  # running from a source checkout without installing
+    sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+
+from mmengine.utils import ProgressBar  # noqa: E402
+
+from mask3d_mm.datasets.synthetic import (generate_scannet_scenes,  # noqa: E402
+                                          write_scene_splits)
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description='Generate synthetic ScanNet-format RGB-D scenes')
+    parser.add_argument('out_dir', help='output root; scenes go to OUT/sceneXXXX_00')
+    parser.add_argument('--num-scenes', type=int, default=4)
+    parser.add_argument('--frames-per-scene', type=int, default=25)
+    parser.add_argument('--height', type=int, default=480, help='depth/label height')
+    parser.add_argument('--width', type=int, default=640, help='depth/label width')
+    parser.add_argument(
+        '--color-size', type=int, nargs=2, metavar=('H', 'W'), default=None,
+        help='color image size (default: the depth size)')
+    parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument(
+        '--frame-step', type=int, default=1,
+        help='frame i is named i * frame_step (25 mimics scannet_frames_25k)')
+    parser.add_argument('--workers', type=int, default=1, help='processes (one scene each)')
+    parser.add_argument('--val-fraction', type=float, default=0.25,
+                        help='share of scenes listed in scannetv2_val.txt (the rest: train)')
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = parse_args()
+    color_size = tuple(args.color_size) if args.color_size else None
+    bar = ProgressBar(args.num_scenes)
+    start = time.perf_counter()
+    scene_dirs = generate_scannet_scenes(
+        args.out_dir, num_scenes=args.num_scenes, frames_per_scene=args.frames_per_scene,
+        height=args.height, width=args.width, color_size=color_size, seed=args.seed,
+        frame_step=args.frame_step, workers=args.workers, progress=lambda _: bar.update())
+    elapsed = time.perf_counter() - start
+    if len(scene_dirs) > 1:
+        write_scene_splits(args.out_dir, scene_dirs, args.val_fraction)
+    frames = len(scene_dirs) * args.frames_per_scene
+    color = color_size or (args.height, args.width)
+    print(f'\nWrote {len(scene_dirs)} scenes x {args.frames_per_scene} frames = {frames} frames '
+          f'(depth {args.height}x{args.width}, color {color[0]}x{color[1]}) to {args.out_dir} '
+          f'in {elapsed:.1f} s ({frames / max(elapsed, 1e-9):.2f} frames/s, '
+          f'{args.workers} worker(s))')
+
+
+if __name__ == '__main__':
+    main()
