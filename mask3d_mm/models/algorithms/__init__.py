@@ -1,0 +1,3 @@
+from .mask3d import Mask3D
+
+__all__ = ['Mask3D']

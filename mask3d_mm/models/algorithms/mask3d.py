@@ -1,0 +1,195 @@
+"""Mask3D: pre-training a 2D ViT by predicting dense depth from masked RGB + sparse depth."""
+from typing import Dict, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+import torch
+import torch.nn as nn
+from mmpretrain.models.selfsup.base import BaseSelfSupervisor
+from mmpretrain.structures import DataSample
+
+from mask3d_mm.registry import MODELS
+
+__all__ = ['Mask3D']
+
+
+@MODELS.register_module()
+class Mask3D(BaseSelfSupervisor):
+    """Mask3D (Hou et al., CVPR 2023, arXiv 2302.14746).
+
+    Composition only, like mmpretrain's ``MAE``: ``backbone`` (:class:`Mask3DViT`) encodes the
+    visible colour patches, ``depth_encoder`` (:class:`DepthEncoder`) the visible depth patches,
+    ``neck`` (:class:`DepthDecoder`) fuses both and predicts depth for every patch, ``head``
+    (:class:`DenseDepthHead`) computes the loss over valid pixels. Patch masks come from the
+    data samples (``rgb_mask``, ``depth_mask``: (H/p, W/p) bool, True = masked, fixed count per
+    sample). Only the backbone is kept for downstream tasks.
+
+    Inputs (from ``RGBDDataPreprocessor``): ``[rgb (B, 3, H, W) normalised,
+    depth (B, 1, H, W) metres, 0 = invalid]``.
+
+    Args:
+        backbone (dict): Colour encoder config.
+        depth_encoder (dict): Depth encoder config.
+        neck (dict): Decoder config.
+        head (dict): Head config.
+        pretrained (str, optional): Whole-model checkpoint. Defaults to None.
+        data_preprocessor (dict | nn.Module, optional): Defaults to
+            ``dict(type='mask3d_mm.RGBDDataPreprocessor')``.
+        init_cfg (dict, optional): Defaults to None.
+    """
+
+    def __init__(self,
+                 backbone: dict,
+                 depth_encoder: dict,
+                 neck: dict,
+                 head: dict,
+                 pretrained: Optional[str] = None,
+                 data_preprocessor: Optional[Union[dict, nn.Module]] = None,
+                 init_cfg: Optional[dict] = None) -> None:
+        if data_preprocessor is None:
+            data_preprocessor = dict(type='mask3d_mm.RGBDDataPreprocessor')
+        super().__init__(
+            backbone=backbone,
+            neck=neck,
+            head=head,
+            pretrained=pretrained,
+            data_preprocessor=data_preprocessor,
+            init_cfg=init_cfg)
+        if not isinstance(depth_encoder, nn.Module):
+            depth_encoder = MODELS.build(depth_encoder)
+        self.depth_encoder = depth_encoder
+        self._check_patch_sizes()
+
+    @property
+    def patch_size(self) -> int:
+        """Patch size p of the colour encoder."""
+        return int(self.backbone.patch_embed.projection.stride[0])
+
+    def _check_patch_sizes(self) -> None:
+        sizes = {
+            'backbone': tuple(self.backbone.patch_embed.projection.stride),
+            'depth_encoder': tuple(self.depth_encoder.patch_embed.projection.stride),
+            'neck': (self.neck.patch_size, ) * 2,
+            'head': (self.head.patch_size, ) * 2,
+        }
+        if len(set(sizes.values())) != 1 or sizes['backbone'][0] != sizes['backbone'][1]:
+            raise ValueError(f'all parts need the same square patch size, got {sizes}')
+        neck_out = getattr(self.neck, 'out_channels', 1)
+        if neck_out != self.head.out_channels:
+            raise ValueError(f'neck out_channels={neck_out} but the head needs '
+                             f'{self.head.out_channels} values per pixel')
+
+    def _split_inputs(self, inputs: Sequence[torch.Tensor]
+                      ) -> Tuple[torch.Tensor, torch.Tensor, Tuple[int, int]]:
+        """Check ``[rgb, depth]`` and return them with the patch grid (h, w)."""
+        if not isinstance(inputs, (list, tuple)) or len(inputs) != 2:
+            raise TypeError('Mask3D expects inputs=[rgb (B,3,H,W), depth (B,1,H,W)] '
+                            '(see RGBDDataPreprocessor)')
+        rgb, depth = inputs
+        if rgb.dim() != 4 or depth.dim() != 4 or depth.shape[1] != 1 or (
+                rgb.shape[0], *rgb.shape[2:]) != (depth.shape[0], *depth.shape[2:]):
+            raise ValueError(f'rgb {tuple(rgb.shape)} and depth {tuple(depth.shape)} must be '
+                             '(B,3,H,W) and (B,1,H,W) of the same B, H, W')
+        p = self.patch_size
+        H, W = rgb.shape[-2:]
+        if H % p or W % p:
+            raise ValueError(f'input size {H}x{W} is not divisible by the patch size {p}')
+        return rgb, depth, (H // p, W // p)
+
+    def _stack_masks(self, data_samples: Optional[List[DataSample]], key: str, batch_size: int,
+                     grid: Tuple[int, int], device: torch.device) -> torch.Tensor:
+        """Stack ``data_sample.<key>`` into (B, h * w) bool, checking it fits the input."""
+        h, w = grid
+        if data_samples is None or len(data_samples) != batch_size:
+            n = None if data_samples is None else len(data_samples)
+            raise ValueError(f'Mask3D needs one data sample per image ({batch_size}), got {n}')
+        masks = []
+        for i, ds in enumerate(data_samples):
+            m = ds.get(key, None)
+            if m is None:
+                raise KeyError(f"data sample {i} has no '{key}'; add RGBDMaskGenerator and "
+                               f"PackInputs(algorithm_keys=[..., '{key}'])")
+            if isinstance(m, np.ndarray):
+                m = torch.from_numpy(m)
+            if not isinstance(m, torch.Tensor) or m.dtype != torch.bool:
+                raise TypeError(f"'{key}' of data sample {i} must be a bool tensor (True = "
+                                f'masked), got {getattr(m, "dtype", type(m))}')
+            if tuple(m.shape) not in ((h, w), (h * w, )):
+                raise ValueError(f"'{key}' of data sample {i} has shape {tuple(m.shape)}, "
+                                 f'expected ({h}, {w}): input {h * self.patch_size}x'
+                                 f'{w * self.patch_size} / patch {self.patch_size}')
+            masks.append(m.reshape(h * w))
+        masks = torch.stack(masks).to(device)
+        counts = masks.sum(dim=1)
+        if not bool((counts == counts[0]).all()):
+            raise ValueError(f"'{key}' must mask the same number of patches in every sample, "
+                             f'got {counts.tolist()}')
+        return masks
+
+    def extract_feat(self, inputs: Union[torch.Tensor, Sequence[torch.Tensor]]):
+        """Colour backbone features of the unmasked image (``inputs`` or ``inputs[0]``)."""
+        rgb = inputs[0] if isinstance(inputs, (list, tuple)) else inputs
+        return self.backbone(rgb, mask=None)
+
+    def _decode(self, rgb: torch.Tensor, depth: torch.Tensor, rgb_mask: torch.Tensor,
+                depth_mask: torch.Tensor, grid: Tuple[int, int]) -> torch.Tensor:
+        rgb_latent, rgb_ids = self.backbone(rgb, rgb_mask)
+        depth_latent, depth_ids = self.depth_encoder(depth, depth_mask)
+        return self.neck(rgb_latent, rgb_ids, depth_latent, depth_ids, grid)
+
+    def loss(self, inputs: List[torch.Tensor], data_samples: List[DataSample],
+             **kwargs) -> Dict[str, torch.Tensor]:
+        """Masked RGB + masked depth -> dense depth; loss over valid pixels.
+
+        Returns:
+            dict: ``loss`` (and ``loss_normal`` with the normal target).
+        """
+        rgb, depth, grid = self._split_inputs(inputs)
+        B = rgb.shape[0]
+        rgb_mask = self._stack_masks(data_samples, 'rgb_mask', B, grid, rgb.device)
+        depth_mask = self._stack_masks(data_samples, 'depth_mask', B, grid, rgb.device)
+        pred = self._decode(rgb, depth, rgb_mask, depth_mask, grid)
+        return self.head.loss(pred, depth, depth_mask, data_samples)
+
+    def predict_depth(self, inputs: List[torch.Tensor],
+                      data_samples: Optional[List[DataSample]] = None) -> torch.Tensor:
+        """Dense depth in metres (B, 1, H, W) from the masked inputs.
+
+        Masks are read from the data samples; a sample without ``rgb_mask`` / ``depth_mask``
+        (or ``data_samples=None``) sees all patches of that modality.
+        """
+        rgb, depth, grid = self._split_inputs(inputs)
+        B, L = rgb.shape[0], grid[0] * grid[1]
+        masks = []
+        for key in ('rgb_mask', 'depth_mask'):
+            if data_samples is not None and all(ds.get(key, None) is not None
+                                                for ds in data_samples):
+                masks.append(self._stack_masks(data_samples, key, B, grid, rgb.device))
+            else:
+                masks.append(torch.zeros(B, L, dtype=torch.bool, device=rgb.device))
+        rgb_mask, depth_mask = masks
+        pred = self._decode(rgb, depth, rgb_mask, depth_mask, grid)
+        # the depth the model saw: masked patches zeroed (for 'standardize' statistics)
+        visible = (~depth_mask).to(depth.dtype).reshape(B, 1, *grid)
+        visible = visible.repeat_interleave(self.patch_size, 2).repeat_interleave(
+            self.patch_size, 3)
+        return self.head.predict(pred, grid, ref_depth=depth * visible)
+
+    def predict(self, inputs: List[torch.Tensor],
+                data_samples: Optional[List[DataSample]] = None,
+                **kwargs) -> List[DataSample]:
+        """Validation step: each data sample gets ``pred_depth`` (1, H, W), metres."""
+        pred = self.predict_depth(inputs, data_samples)
+        if data_samples is None:
+            data_samples = [DataSample() for _ in range(pred.shape[0])]
+        for ds, d in zip(data_samples, pred):
+            ds.set_field(d, 'pred_depth')
+        return data_samples
+
+    def forward(self,
+                inputs: Union[torch.Tensor, List[torch.Tensor]],
+                data_samples: Optional[List[DataSample]] = None,
+                mode: str = 'tensor'):
+        """Modes 'tensor' (backbone features), 'loss' and 'predict'."""
+        if mode == 'predict':
+            return self.predict(inputs, data_samples)
+        return super().forward(inputs, data_samples, mode)

@@ -1,0 +1,99 @@
+"""Token helpers shared by the Mask3D encoders and decoder (patch masks, sin-cos positions)."""
+from typing import Sequence, Tuple
+
+import torch
+
+__all__ = [
+    'build_2d_sincos_pos_embed', 'flatten_patch_mask', 'mask_to_ids', 'gather_tokens',
+    'scatter_tokens'
+]
+
+
+def build_2d_sincos_pos_embed(patch_resolution: Sequence[int],
+                              embed_dims: int,
+                              temperature: float = 10000.,
+                              cls_token: bool = False) -> torch.Tensor:
+    """Fixed 2D sin-cos position embedding of a (possibly rectangular) patch grid.
+
+    Tokens are in row-major order (as ``PatchEmbed`` flattens them). The first half of the
+    channels encodes the row, the second half the column, so for square grids the result equals
+    ``mmpretrain.models.utils.build_2d_sincos_position_embedding`` (which mixes up rows and
+    columns of rectangular grids and is therefore not used here).
+
+    Args:
+        patch_resolution (Sequence[int]): Grid (h, w).
+        embed_dims (int): Channels, divisible by 4.
+        temperature (float): Frequency base. Defaults to 10000.
+        cls_token (bool): Prepend a zero embedding for a class token. Defaults to False.
+
+    Returns:
+        torch.Tensor: (1, [1 +] h * w, embed_dims) float32.
+    """
+    h, w = int(patch_resolution[0]), int(patch_resolution[1])
+    if embed_dims % 4 != 0:
+        raise ValueError(f'sin-cos position embedding needs embed_dims % 4 == 0, got {embed_dims}')
+    grid_h, grid_w = torch.meshgrid(
+        torch.arange(h, dtype=torch.float32), torch.arange(w, dtype=torch.float32), indexing='ij')
+    pos_dim = embed_dims // 4
+    omega = 1. / temperature**(torch.arange(pos_dim, dtype=torch.float32) / pos_dim)
+    out_h = grid_h.flatten()[:, None] * omega[None]
+    out_w = grid_w.flatten()[:, None] * omega[None]
+    pos = torch.cat([out_h.sin(), out_h.cos(), out_w.sin(), out_w.cos()], dim=1)[None]
+    if cls_token:
+        pos = torch.cat([pos.new_zeros(1, 1, embed_dims), pos], dim=1)
+    return pos
+
+
+def flatten_patch_mask(mask: torch.Tensor, batch_size: int,
+                       patch_resolution: Sequence[int]) -> torch.Tensor:
+    """Check a patch mask and flatten it to (B, h * w).
+
+    Args:
+        mask (torch.Tensor): Bool, True = masked, (B, h * w) or (B, h, w).
+        batch_size (int): Expected B.
+        patch_resolution (Sequence[int]): Expected grid (h, w).
+
+    Returns:
+        torch.Tensor: (B, h * w) bool.
+    """
+    h, w = int(patch_resolution[0]), int(patch_resolution[1])
+    if not isinstance(mask, torch.Tensor) or mask.dtype != torch.bool:
+        raise TypeError('patch mask must be a bool tensor (True = masked), got '
+                        f'{getattr(mask, "dtype", type(mask))}')
+    if tuple(mask.shape) not in ((batch_size, h * w), (batch_size, h, w)):
+        raise ValueError(f'patch mask of shape {tuple(mask.shape)} does not fit the input: '
+                         f'expected ({batch_size}, {h * w}) or ({batch_size}, {h}, {w}) '
+                         f'for a {h}x{w} patch grid')
+    return mask.reshape(batch_size, h * w)
+
+
+def mask_to_ids(mask: torch.Tensor) -> torch.Tensor:
+    """Indices of the visible (False) patches, ascending, same count per sample.
+
+    Args:
+        mask (torch.Tensor): (B, L) bool, True = masked.
+
+    Returns:
+        torch.Tensor: (B, N_vis) int64.
+    """
+    num_visible = (~mask).sum(dim=1)
+    if num_visible.numel() and not bool((num_visible == num_visible[0]).all()):
+        raise ValueError('every sample must have the same number of visible patches, got '
+                         f'{num_visible.tolist()}')
+    n = int(num_visible[0]) if num_visible.numel() else 0
+    # stable sort puts the visible (0) patches first, in their original order
+    return torch.sort(mask.long(), dim=1, stable=True)[1][:, :n]
+
+
+def gather_tokens(x: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
+    """Select tokens: (B, L, C) and (B, N) indices -> (B, N, C)."""
+    return torch.gather(x, 1, ids[..., None].expand(-1, -1, x.shape[-1]))
+
+
+def scatter_tokens(x: torch.Tensor, ids: torch.Tensor, length: int) -> Tuple[torch.Tensor,
+                                                                               torch.Tensor]:
+    """Place tokens at their positions: (B, N, C) -> (B, L, C) zeros elsewhere, (B, L) bool."""
+    B, _, C = x.shape
+    out = x.new_zeros(B, length, C).scatter(1, ids[..., None].expand(-1, -1, C), x)
+    seen = torch.zeros(B, length, dtype=torch.bool, device=x.device).scatter(1, ids, True)
+    return out, seen

@@ -1,0 +1,221 @@
+"""Head of Mask3D: dense depth target, valid-pixel loss and metric depth prediction."""
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from mmengine.model import BaseModule
+
+from mask3d_mm.registry import MODELS
+from .depth_normals import depth_to_normals
+
+__all__ = ['DenseDepthHead']
+
+NORM_TARGETS = ('metric', 'log', 'standardize')
+
+
+@MODELS.register_module()
+class DenseDepthHead(BaseModule):
+    """Builds the dense depth target and computes the loss over valid pixels.
+
+    The decoder predicts p*p values per patch for all h*w patches (MAE layout). Valid pixels
+    are 0 < d <= ``max_depth``; invalid pixels never reach the loss. Target normalisation:
+
+    - ``'metric'``: d / max_depth.
+    - ``'log'``: ln(d), d in metres.
+    - ``'standardize'``: per image (d - mean) / (std + 1e-6), mean and std over the valid
+      pixels between the ``trunc_ratio`` and ``1 - trunc_ratio`` quantiles (MultiMAE).
+
+    Optional auxiliary target: unit surface normals computed from the depth and the
+    ``depth_intrinsics`` (3x3) of each data sample; the decoder then predicts 4 values per
+    pixel (depth, nx, ny, nz; ``out_channels=4``) and the normal loss (``normal_loss``,
+    L1 on the normalised predicted vector) counts pixels whose normal is valid.
+
+    Args:
+        patch_size (int): Patch size p. Defaults to 16.
+        max_depth (float): Largest valid depth in metres. Defaults to 10.
+        norm_target (str): 'metric', 'log' or 'standardize'. Defaults to 'metric'.
+        loss_on (str): 'all' patches or only the depth-'masked' ones. Defaults to 'all'.
+        trunc_ratio (float): Fraction cut at each end for 'standardize'. Defaults to 0.1.
+        loss (dict): Depth loss config. Defaults to ``ValidDepthLoss`` L1.
+        normal_loss (dict, optional): Normal loss config; None disables normals.
+            Defaults to None.
+        init_cfg (dict, optional): Defaults to None.
+    """
+
+    def __init__(self,
+                 patch_size: int = 16,
+                 max_depth: float = 10.,
+                 norm_target: str = 'metric',
+                 loss_on: str = 'all',
+                 trunc_ratio: float = 0.1,
+                 loss: dict = dict(type='mask3d_mm.ValidDepthLoss', criterion='L1'),
+                 normal_loss: Optional[dict] = None,
+                 init_cfg: Optional[dict] = None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        if norm_target not in NORM_TARGETS:
+            raise ValueError(f'norm_target must be one of {NORM_TARGETS}, got {norm_target!r}')
+        if loss_on not in ('all', 'masked'):
+            raise ValueError(f"loss_on must be 'all' or 'masked', got {loss_on!r}")
+        if not 0 <= trunc_ratio < 0.5:
+            raise ValueError(f'trunc_ratio must be in [0, 0.5), got {trunc_ratio}')
+        if not max_depth > 0:
+            raise ValueError(f'max_depth must be > 0, got {max_depth}')
+        self.patch_size = patch_size
+        self.max_depth = float(max_depth)
+        self.norm_target = norm_target
+        self.loss_on = loss_on
+        self.trunc_ratio = trunc_ratio
+        self.loss_module = loss if isinstance(loss, torch.nn.Module) else MODELS.build(loss)
+        self.with_normals = normal_loss is not None
+        if self.with_normals:
+            self.normal_loss_module = normal_loss if isinstance(
+                normal_loss, torch.nn.Module) else MODELS.build(normal_loss)
+
+    @property
+    def out_channels(self) -> int:
+        """Values per pixel the decoder must predict: 1, or 4 with normals."""
+        return 4 if self.with_normals else 1
+
+    def patchify(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, C, H, W) -> (B, h * w, p * p * C), row-major patches, channel last."""
+        B, C, H, W = x.shape
+        p = self.patch_size
+        if H % p or W % p:
+            raise ValueError(f'input {H}x{W} is not divisible by the patch size {p}')
+        x = x.reshape(B, C, H // p, p, W // p, p)
+        return torch.einsum('nchpwq->nhwpqc', x).reshape(B, (H // p) * (W // p), p * p * C)
+
+    def unpatchify(self, x: torch.Tensor, patch_resolution: Sequence[int]) -> torch.Tensor:
+        """(B, h * w, p * p * C) -> (B, C, h * p, w * p)."""
+        h, w = int(patch_resolution[0]), int(patch_resolution[1])
+        p = self.patch_size
+        B, L, D = x.shape
+        if L != h * w or D % (p * p):
+            raise ValueError(f'cannot unpatchify {tuple(x.shape)} to a {h}x{w} grid of {p}x{p}')
+        C = D // (p * p)
+        x = torch.einsum('nhwpqc->nchpwq', x.reshape(B, h, w, p, p, C))
+        return x.reshape(B, C, h * p, w * p)
+
+    def valid_depth(self, depth: torch.Tensor) -> torch.Tensor:
+        """Bool map of 0 < d <= max_depth (finite)."""
+        return (depth > 0) & (depth <= self.max_depth) & torch.isfinite(depth)
+
+    def truncated_stats(self, depth: torch.Tensor,
+                        valid: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Per-image mean and std (B,) of the valid depth between the truncation quantiles.
+
+        Images with no valid pixel get mean 0, std 1.
+        """
+        depth, valid = depth.reshape(depth.shape[0], -1), valid.reshape(valid.shape[0], -1)
+        means, stds = [], []
+        for d, m in zip(depth, valid):
+            v = torch.sort(d[m].float())[0]
+            k = int(v.numel() * self.trunc_ratio)
+            if v.numel() - 2 * k > 0:
+                v = v[k:v.numel() - k]
+            if v.numel() == 0:
+                means.append(d.new_tensor(0.)), stds.append(d.new_tensor(1.))
+            else:
+                means.append(v.mean()), stds.append(v.std(unbiased=False))
+        return torch.stack(means).to(depth.dtype), torch.stack(stds).to(depth.dtype)
+
+    def normalize(self, depth: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
+        """Metric depth (B, ...) -> normalised target, 0 at invalid pixels."""
+        safe = torch.where(valid, depth, torch.ones_like(depth))
+        if self.norm_target == 'metric':
+            t = safe / self.max_depth
+        elif self.norm_target == 'log':
+            t = torch.log(safe)
+        else:
+            mean, std = self.truncated_stats(depth, valid)
+            shape = (-1, ) + (1, ) * (depth.dim() - 1)
+            t = (safe - mean.view(shape)) / (std.view(shape) + 1e-6)
+        return torch.where(valid, t, torch.zeros_like(t))
+
+    def construct_target(self, depth: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        """(B, 1, H, W) metres -> target and valid, both (B, h * w, p * p)."""
+        depth = self.patchify(depth.float())
+        valid = self.valid_depth(depth)
+        return self.normalize(depth, valid), valid
+
+    def _intrinsics(self, data_samples: Optional[List], batch_size: int) -> torch.Tensor:
+        if not data_samples or len(data_samples) != batch_size:
+            raise ValueError('surface normal targets need one data sample per image')
+        ks = []
+        for i, ds in enumerate(data_samples):
+            k = ds.get('depth_intrinsics', None)
+            if k is None:
+                raise KeyError(f'data sample {i} has no depth_intrinsics (3x3), needed for '
+                               'the surface normal target')
+            k = torch.as_tensor(np.asarray(k, dtype=np.float32) if not isinstance(
+                k, torch.Tensor) else k, dtype=torch.float32)
+            if k.shape != (3, 3):
+                raise ValueError(f'depth_intrinsics of data sample {i} must be 3x3, '
+                                 f'got {tuple(k.shape)}')
+            ks.append(k)
+        return torch.stack(ks)
+
+    def loss(self,
+             pred: torch.Tensor,
+             depth: torch.Tensor,
+             depth_mask: torch.Tensor,
+             data_samples: Optional[List] = None) -> Dict[str, torch.Tensor]:
+        """Depth (and normal) loss.
+
+        Args:
+            pred (torch.Tensor): (B, h * w, p * p * out_channels) decoder output.
+            depth (torch.Tensor): (B, 1, H, W) dense depth, metres, 0 = invalid.
+            depth_mask (torch.Tensor): (B, h * w) bool, True = depth patch masked.
+            data_samples (list, optional): Carry ``depth_intrinsics`` for normals.
+
+        Returns:
+            dict: ``loss`` (depth) and, with normals, ``loss_normal``.
+        """
+        p2 = self.patch_size**2
+        if pred.shape[-1] != p2 * self.out_channels:
+            raise ValueError(f'prediction has {pred.shape[-1]} values per patch, expected '
+                             f'{p2 * self.out_channels} (p*p*out_channels); set the neck '
+                             f'out_channels={self.out_channels}')
+        pred = pred.reshape(*pred.shape[:2], p2, self.out_channels)
+        target, valid = self.construct_target(depth)
+        if self.loss_on == 'masked':
+            valid = valid & depth_mask.to(valid.device).reshape(*valid.shape[:2], 1)
+        losses = dict(loss=self.loss_module(pred[..., 0], target, valid))
+        if self.with_normals:
+            k = self._intrinsics(data_samples, depth.shape[0]).to(depth.device)
+            normals, n_valid = depth_to_normals(depth, k, self.max_depth)
+            normals = self.patchify(normals).reshape(*pred.shape[:2], p2, 3)
+            n_valid = self.patchify(n_valid.to(depth.dtype)).bool()[..., None]
+            if self.loss_on == 'masked':
+                n_valid = n_valid & depth_mask.reshape(*pred.shape[:2], 1, 1)
+            pred_n = F.normalize(pred[..., 1:].float(), dim=-1, eps=1e-6)
+            losses['loss_normal'] = self.normal_loss_module(pred_n, normals, n_valid)
+        return losses
+
+    def predict(self,
+                pred: torch.Tensor,
+                patch_resolution: Sequence[int],
+                ref_depth: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """Decoder output -> dense depth in metres (B, 1, H, W) float32, clamped to [0, max_depth].
+
+        Args:
+            pred (torch.Tensor): (B, h * w, p * p * out_channels).
+            patch_resolution (Sequence[int]): Grid (h, w).
+            ref_depth (torch.Tensor, optional): (B, 1, H, W) depth the model was given
+                (visible patches only); for 'standardize' its truncated mean / std undo the
+                normalisation (images without valid depth get mean 0, std 1).
+        """
+        p2 = self.patch_size**2
+        pred = pred.float().reshape(*pred.shape[:2], p2, -1)[..., 0]
+        d = self.unpatchify(pred, patch_resolution)
+        if self.norm_target == 'metric':
+            d = d * self.max_depth
+        elif self.norm_target == 'log':
+            d = torch.exp(d.clamp(max=float(np.log(self.max_depth)) + 1.))
+        else:
+            if ref_depth is None:
+                raise ValueError("norm_target='standardize' needs ref_depth to recover metres")
+            mean, std = self.truncated_stats(ref_depth, self.valid_depth(ref_depth))
+            d = d * (std.view(-1, 1, 1, 1) + 1e-6) + mean.view(-1, 1, 1, 1)
+        return d.clamp(0., self.max_depth)

@@ -1,0 +1,3 @@
+from .valid_depth_loss import ValidDepthLoss
+
+__all__ = ['ValidDepthLoss']

@@ -1,0 +1,3 @@
+from .depth_decoder import DepthDecoder
+
+__all__ = ['DepthDecoder']
