@@ -3,6 +3,8 @@ from .compat import apply_patches
 
 apply_patches()  # before anything imports torchvision or loads a checkpoint
 
+# register every module on import (custom_imports=dict(imports=['mask3d_mm']))
+from . import datasets, engine, evaluation, models, visualization  # noqa: E402,F401
 from .version import __version__  # noqa: E402
 
 __all__ = ['__version__']

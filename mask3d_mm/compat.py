@@ -26,7 +26,9 @@ def _history_buffer_getattr(obj: Any, name: str) -> Any:
     general ``getattr`` would hand a checkpoint any attribute (e.g. ``ndarray.tofile``).
     """
     from mmengine.logging import HistoryBuffer
-    if obj is not HistoryBuffer or name not in HistoryBuffer._statistics_methods:
+    # the built-in statistics (registered lazily by the first HistoryBuffer) and custom ones
+    allowed = {'min', 'max', 'mean', 'current', *HistoryBuffer._statistics_methods}
+    if obj is not HistoryBuffer or name not in allowed:
         raise pickle.UnpicklingError(f'getattr({obj!r}, {name!r}) is not allowed')
     return getattr(obj, name)
 

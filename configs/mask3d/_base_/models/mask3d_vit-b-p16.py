@@ -1,0 +1,26 @@
+# Mask3D with a ViT-B/16 color encoder (parameter names of mmpretrain's VisionTransformer).
+# Spec and options: ../../README.md. Every part is a config option.
+max_depth = 10.0  # metres; depth beyond it is invalid and the 'metric' target is d / max_depth
+
+model = dict(
+    type='mask3d_mm.Mask3D',
+    data_preprocessor=dict(
+        type='mask3d_mm.RGBDDataPreprocessor',
+        mean=[123.675, 116.28, 103.53],
+        std=[58.395, 57.12, 57.375],
+        to_rgb=True),
+    # sees only the visible RGB patches; the only part kept after pre-training
+    backbone=dict(type='mask3d_mm.Mask3DViT', arch='b', img_size=224, patch_size=16,
+                  drop_path_rate=0.0),
+    # light encoder of the visible depth patches
+    depth_encoder=dict(type='mask3d_mm.DepthEncoder', img_size=224, patch_size=16,
+                       embed_dims=256, num_layers=4, num_heads=8, max_depth=max_depth),
+    # both latents projected to 512 and added at their patch positions ('add'; or 'concat'),
+    # mask token where a position has neither; MAE-style decoder predicting p*p depths/patch
+    neck=dict(type='mask3d_mm.DepthDecoder', in_channels=768, depth_in_channels=256,
+              embed_dims=512, num_layers=8, num_heads=16, patch_size=16, fusion='add'),
+    # dense depth of all patches ('all'; or 'masked'), normalised d / max_depth ('metric';
+    # or 'log', 'standardize'), L1 over valid pixels only (or criterion='L2')
+    head=dict(type='mask3d_mm.DenseDepthHead', patch_size=16, max_depth=max_depth,
+              norm_target='metric', loss_on='all',
+              loss=dict(type='mask3d_mm.ValidDepthLoss', criterion='L1')))

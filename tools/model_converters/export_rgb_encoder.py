@@ -1,0 +1,42 @@
+"""Write the color ViT of a Mask3D checkpoint as a tensor-only file for fine-tuning.
+
+    python tools/model_converters/export_rgb_encoder.py work_dirs/x/iter_N.pth mask3d_vit-b.pth
+
+The output loads with ``torch.load(..., weights_only=True)`` and strictly into
+``mmpretrain.models.VisionTransformer``; use it in any mmseg / mmdet config as
+``backbone=dict(type='mmpretrain.VisionTransformer', ...,
+init_cfg=dict(type='Pretrained', checkpoint='mask3d_vit-b.pth'))``.
+"""
+import argparse
+import os
+import os.path as osp
+import sys
+
+try:
+    import mask3d_mm  # noqa: F401  (first: compat patches)
+except ImportError:
+    sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+    import mask3d_mm  # noqa: F401
+
+import torch
+from mmengine.runner.checkpoint import CheckpointLoader
+
+from mask3d_mm.models.export import extract_rgb_encoder
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('checkpoint', help='Mask3D checkpoint written by tools/train.py')
+    parser.add_argument('out', help='output .pth (tensors only)')
+    args = parser.parse_args()
+    ckpt = CheckpointLoader.load_checkpoint(args.checkpoint, map_location='cpu')
+    state_dict = extract_rgb_encoder(ckpt.get('state_dict', ckpt))
+    os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
+    torch.save(dict(state_dict=state_dict), args.out)
+    n = sum(v.numel() for v in state_dict.values())
+    print(f'wrote {len(state_dict)} tensors ({n / 1e6:.1f} M parameters) of the color encoder '
+          f'to {args.out}')
+
+
+if __name__ == '__main__':
+    main()
