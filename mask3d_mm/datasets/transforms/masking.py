@@ -1,5 +1,5 @@
 """Patch masks for RGB-D masked pre-training."""
-import os
+import zlib
 from typing import Optional, Tuple
 
 import numpy as np
@@ -8,16 +8,6 @@ from mmcv.transforms import BaseTransform
 from mask3d_mm.registry import TRANSFORMS
 
 __all__ = ['RGBDMaskGenerator']
-
-
-def _worker_id() -> Optional[int]:
-    """The id of the current PyTorch DataLoader worker, None in the main process."""
-    try:
-        from torch.utils.data import get_worker_info
-    except ImportError:  # pragma: no cover
-        return None
-    info = get_worker_info()
-    return None if info is None else info.id
 
 
 @TRANSFORMS.register_module()
@@ -40,10 +30,9 @@ class RGBDMaskGenerator(BaseTransform):
       complementarity.
 
     Randomness: with ``seed=None`` the global ``np.random`` state is used (seeded per worker
-    by MMEngine, like every other random transform). With a ``seed`` the transform owns a
-    ``np.random.Generator``: the same sequence of calls gives the same masks. In a DataLoader
-    worker the generator is seeded with ``(seed, worker_id)`` so that workers do not repeat
-    each other's masks.
+    by MMEngine, like every other random transform): training. With a ``seed`` the masks are a
+    function of ``(seed, img_path)`` (or ``sample_idx``): every validation sees the same masks
+    for the same frame, whatever the worker count, order or persistent workers.
 
     Required Keys:
 
@@ -92,21 +81,14 @@ class RGBDMaskGenerator(BaseTransform):
         self.depth_visible_from_valid = depth_visible_from_valid
         self.min_valid_fraction = min_valid_fraction
         self.seed = seed
-        self._rng: Optional[np.random.Generator] = None
-        self._rng_owner: Optional[Tuple[int, Optional[int]]] = None
 
     # -- randomness -------------------------------------------------------------------------
-    def _random(self, n: int) -> np.ndarray:
-        """``n`` uniform numbers in [0, 1) from the transform's generator or np.random."""
+    def _generator(self, results: dict) -> Optional[np.random.Generator]:
+        """A generator keyed by (seed, sample) when seeded, else None (global np.random)."""
         if self.seed is None:
-            return np.random.random_sample(n)
-        owner = (os.getpid(), _worker_id())
-        if self._rng is None or self._rng_owner != owner:
-            wid = owner[1]
-            self._rng = np.random.default_rng(
-                self.seed if wid is None else [self.seed, wid])
-            self._rng_owner = owner
-        return self._rng.random(n)
+            return None
+        key = str(results.get('img_path', results.get('sample_idx', '')))
+        return np.random.default_rng([self.seed, zlib.crc32(key.encode())])
 
     # -- helpers ----------------------------------------------------------------------------
     def grid_shape(self, results: dict) -> Tuple[int, int]:
@@ -134,8 +116,10 @@ class RGBDMaskGenerator(BaseTransform):
         n_rgb = int(round(self.rgb_mask_ratio * n))
         n_depth_visible = n - int(round(self.depth_mask_ratio * n))
 
+        rng = self._generator(results)
+        random = np.random.random_sample if rng is None else rng.random
         rgb_mask = np.zeros(n, dtype=bool)
-        rgb_mask[np.argsort(self._random(n), kind='stable')[:n_rgb]] = True
+        rgb_mask[np.argsort(random(n), kind='stable')[:n_rgb]] = True
 
         # Sort patches by (preference tier, random key); the first n_depth_visible are visible.
         tier = np.zeros(n, dtype=np.int64)
@@ -152,7 +136,7 @@ class RGBDMaskGenerator(BaseTransform):
             tier += 2 * ~self.valid_patches(depth, grid).reshape(-1)
         if self.complementary:
             tier += ~rgb_mask
-        order = np.lexsort((self._random(n), tier))
+        order = np.lexsort((random(n), tier))
         depth_mask = np.ones(n, dtype=bool)
         depth_mask[order[:n_depth_visible]] = False
 

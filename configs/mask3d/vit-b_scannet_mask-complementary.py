@@ -1,0 +1,18 @@
+# Ablation: masking. Complementary masks (the visible depth patches are drawn among the masked
+# RGB patches first) and visible depth patches preferably where the sensor gave depth.
+# rgb_mask_ratio / depth_mask_ratio are the two knobs to sweep, e.g. from the command line:
+#   --cfg-options "train_dataloader.dataset.pipeline.5.depth_mask_ratio=0.9"
+_base_ = ['./vit-b_scannet.py']
+train_dataloader = dict(dataset=dict(pipeline=[
+    dict(type='LoadImageFromFile'),
+    dict(type='mask3d_mm.LoadDepthFromFile', depth_scale=1000.0, max_depth=10.0),
+    dict(type='mask3d_mm.AlignColorToDepth'),
+    dict(type='mask3d_mm.RGBDRandomResizedCrop', scale=(224, 224), crop_ratio_range=(0.2, 1.0)),
+    dict(type='mask3d_mm.RGBDRandomFlip', prob=0.5),
+    dict(type='mask3d_mm.RGBDMaskGenerator', rgb_mask_ratio=0.75, depth_mask_ratio=0.75,
+         patch_size=16, complementary=True, depth_visible_from_valid=True,
+         min_valid_fraction=0.5),
+    dict(type='mask3d_mm.PackRGBDInputs', algorithm_keys=['depth', 'rgb_mask', 'depth_mask'],
+         meta_keys=('img_path', 'depth_path', 'ori_shape', 'img_shape', 'depth_intrinsics',
+                    'flip')),
+]))

@@ -1,0 +1,34 @@
+"""Every shipped pre-training config parses, builds its model and its pipelines."""
+import mask3d_mm  # noqa: F401  (first: compat patches)
+
+import glob
+import os.path as osp
+
+import pytest
+from mmengine.config import Config
+from mmengine.registry import DefaultScope
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+CONFIGS = sorted(glob.glob(osp.join(REPO, 'configs/mask3d/*.py')))
+
+
+def test_configs_exist():
+    names = {osp.basename(c) for c in CONFIGS}
+    assert {'vit-b_scannet.py', 'vit-tiny_synthetic.py'} <= names
+
+
+@pytest.mark.parametrize('path', CONFIGS, ids=osp.basename)
+def test_config_builds(path):
+    from mmpretrain.registry import MODELS, TRANSFORMS
+    cfg = Config.fromfile(path)
+    assert cfg.default_scope == 'mmpretrain'
+    with DefaultScope.overwrite_default_scope(cfg.default_scope):
+        model = MODELS.build(cfg.model)
+        for loader in ('train_dataloader', 'val_dataloader'):
+            for t in cfg[loader].dataset.pipeline:
+                TRANSFORMS.build(t)
+    assert type(model).__name__ == 'Mask3D'
+    if 'normals' in path:
+        assert model.head.with_normals and model.neck.out_channels == 4
+    if 'fusion-concat' in path:
+        assert model.neck.fusion == 'concat'

@@ -1,0 +1,320 @@
+"""Mask3D ViT-B train step vs. MMPretrain's MAE ViT-B train step, in one run.
+
+Both models are built from their configs (Mask3D: ``configs/mask3d/_base_/models/
+mask3d_vit-b-p16.py``; MAE: mmpretrain's ``_base_/models/mae_vit-base-p16.py`` with the
+``SelfSupDataPreprocessor`` of its MAE dataset config moved into the model), each with an AdamW
+``OptimWrapper``, at the same batch, image size and RGB mask ratio (0.75; Mask3D's depth mask
+ratio is 0.75 too, as ``RGBDMaskGenerator``). Inputs are random, already preprocessed tensors;
+a step is ``model.loss`` + ``optim_wrapper.update_params`` (forward, backward, AdamW step), no
+data loading. Reported, with pass/fail against the targets:
+
+- time: median s/step over ``--steps`` steps per model, alternating Mask3D and MAE (ABAB...) so
+  both see the same machine load; target Mask3D / MAE <= 1.2;
+- memory: each model in its own subprocess (``--arm``): peak RSS (VmHWM, reset after the
+  imports) minus the RSS before building the model, i.e. parameters, gradients, AdamW state and
+  activations; on CUDA ``torch.cuda.max_memory_allocated`` minus the memory allocated before
+  building; target Mask3D / MAE <= 1.15;
+- FLOP/s: FLOPs of one Mask3D train step (``FlopCounterMode`` over forward + backward, CPU
+  attention included) / median step time, as a fraction of a ``--matmul-size`` square fp32
+  matmul timed between the steps of the same run; target >= 0.5.
+
+Example::
+
+    python tools/analysis_tools/benchmark_mask3d_vs_mae.py --batch 8 --threads 2 \\
+        --warmup 2 --steps 4 --json work_dirs/bench_mask3d_vs_mae.json
+    python tools/analysis_tools/benchmark_mask3d_vs_mae.py --device cuda --amp bf16 --batch 64
+    python tools/analysis_tools/benchmark_mask3d_vs_mae.py --tiny --warmup 1 --steps 1  # smoke
+"""
+import mask3d_mm  # noqa: F401,I001  (first: compat patches, registers the modules)
+
+import argparse
+import json
+import os
+import os.path as osp
+import subprocess
+import sys
+import time
+from statistics import median
+
+import torch
+from mmengine.config import Config
+from mmengine.optim import build_optim_wrapper
+from mmengine.registry import init_default_scope
+from mmengine.utils import get_installed_path
+from torch.utils.flop_counter import (FlopCounterMode, sdpa_backward_flop_count,
+                                      sdpa_flop_count)
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+MASK3D_CFG = osp.join(REPO, 'configs/mask3d/_base_/models/mask3d_vit-b-p16.py')
+MAE_CFG = '_base_/models/mae_vit-base-p16.py'
+MAE_PREPROCESSOR_CFG = '_base_/datasets/imagenet_bs512_mae.py'
+ARMS = ('mask3d', 'mae')
+MASK_RATIO = 0.75
+TARGETS = dict(time_ratio=('<=', 1.2), memory_ratio=('<=', 1.15), flops_fraction=('>=', 0.5))
+# --tiny: a 2-layer 64-wide ViT encoder and 1-layer 64-wide decoders for both models
+TINY_ARCH = dict(embed_dims=64, num_layers=2, num_heads=2, feedforward_channels=256)
+# CPU attention is not in FlopCounterMode's table
+_aten = torch.ops.aten
+SDPA_CPU_FLOPS = {
+    _aten._scaled_dot_product_flash_attention_for_cpu:
+    lambda q, k, v, *args, out_shape=None, **kwargs: sdpa_flop_count(q, k, v),
+    _aten._scaled_dot_product_flash_attention_for_cpu_backward:
+    lambda g, q, k, v, *args, out_shape=None, **kwargs: sdpa_backward_flop_count(g, q, k, v),
+}
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--batch', type=int, default=8, help='images per step (default 8)')
+    parser.add_argument('--img-size', type=int, default=None,
+                        help='square input size (default 224, 64 with --tiny)')
+    parser.add_argument('--steps', type=int, default=10, help='timed steps per model')
+    parser.add_argument('--warmup', type=int, default=2,
+                        help='warm-up steps per model, >= 1 (the first one counts FLOPs)')
+    parser.add_argument('--threads', type=int, default=os.cpu_count(),
+                        help='torch CPU threads (default: all cores)')
+    parser.add_argument('--device', choices=['cpu', 'cuda'], default='cpu')
+    parser.add_argument('--amp', nargs='?', const='bfloat16', default=None,
+                        choices=['bfloat16', 'float16'],
+                        help='autocast on CUDA (AmpOptimWrapper); bare --amp = bfloat16')
+    parser.add_argument('--matmul-size', type=int, default=2048,
+                        help='size of the square fp32 reference matmul (default 2048)')
+    parser.add_argument('--tiny', action='store_true',
+                        help='2-layer 64-wide ViTs on 64x64 images (smoke test)')
+    parser.add_argument('--json', metavar='OUT', help='write the results to this JSON file')
+    parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument('--arm', choices=ARMS, help=argparse.SUPPRESS)  # memory subprocess
+    args = parser.parse_args(argv)
+    if args.img_size is None:
+        args.img_size = 64 if args.tiny else 224
+    if args.warmup < 1 or args.steps < 1:
+        parser.error('--warmup and --steps must be >= 1')
+    if args.amp and args.device != 'cuda':
+        parser.error('--amp needs --device cuda (mmengine AmpOptimWrapper)')
+    return args
+
+
+def model_cfg(arm: str, args) -> dict:
+    """Model config of one arm, sized for ``args.img_size`` (and ``--tiny``)."""
+    size, grid = args.img_size, args.img_size // 16
+    if arm == 'mask3d':
+        cfg = Config.fromfile(MASK3D_CFG).model
+        cfg.backbone.img_size = cfg.depth_encoder.img_size = size
+        if args.tiny:
+            cfg.backbone.arch = TINY_ARCH
+            cfg.depth_encoder.update(embed_dims=32, num_layers=1, num_heads=2)
+            cfg.neck.update(in_channels=64, depth_in_channels=32, embed_dims=64, num_layers=1,
+                            num_heads=2)
+        return cfg.to_dict()
+    mim = osp.join(get_installed_path('mmpretrain'), '.mim', 'configs')
+    cfg = Config.fromfile(osp.join(mim, MAE_CFG)).model
+    cfg.data_preprocessor = Config.fromfile(osp.join(mim, MAE_PREPROCESSOR_CFG)).data_preprocessor
+    cfg.backbone.update(img_size=size, mask_ratio=MASK_RATIO)
+    cfg.neck.num_patches = grid * grid
+    if args.tiny:
+        cfg.backbone.arch = TINY_ARCH
+        cfg.neck.update(embed_dim=64, decoder_embed_dim=64, decoder_depth=1,
+                        decoder_num_heads=2)
+    return cfg.to_dict()
+
+
+def build(arm: str, args):
+    """(model, optim_wrapper) of one arm, initialised, on ``args.device``."""
+    if arm == 'mask3d':
+        from mask3d_mm.registry import MODELS
+    else:
+        from mmpretrain.registry import MODELS
+    model = MODELS.build(model_cfg(arm, args))
+    model.init_weights()
+    model.to(args.device).train()
+    optim = dict(optimizer=dict(type='AdamW', lr=1.5e-4, betas=(0.9, 0.95), weight_decay=0.05))
+    if args.amp:
+        optim.update(type='AmpOptimWrapper', dtype=args.amp)
+    return model, build_optim_wrapper(model, optim)
+
+
+def make_batch(arm: str, args):
+    """Random preprocessed inputs and data samples of one arm."""
+    from mmpretrain.structures import DataSample
+    g = torch.Generator().manual_seed(args.seed)
+    B, H = args.batch, args.img_size
+    rgb = torch.randn(B, 3, H, H, generator=g)
+    if arm == 'mae':
+        return rgb.to(args.device), [DataSample() for _ in range(B)]
+    depth = 0.5 + 4 * torch.rand(B, 1, H, H, generator=g)
+    depth[torch.rand(B, 1, H, H, generator=g) < 0.1] = 0  # invalid pixels
+    L = (H // 16)**2
+    num_masked = L - int(L * (1 - MASK_RATIO))  # the visible count of MAE's random_masking
+    samples = []
+    for _ in range(B):
+        ds = DataSample()
+        for key in ('rgb_mask', 'depth_mask'):
+            mask = torch.zeros(L, dtype=torch.bool)
+            mask[torch.randperm(L, generator=g)[:num_masked]] = True
+            ds.set_field(mask.reshape(H // 16, H // 16), key)
+        samples.append(ds)
+    return [rgb.to(args.device), depth.to(args.device)], samples
+
+
+def sync(device: str) -> None:
+    if device == 'cuda':
+        torch.cuda.synchronize()
+
+
+def train_step(model, optim_wrapper, inputs, data_samples) -> None:
+    """What ``model.train_step`` does after the data preprocessor."""
+    with optim_wrapper.optim_context(model):
+        losses = model.loss(inputs, data_samples)
+    loss, _ = model.parse_losses(losses)
+    optim_wrapper.update_params(loss)
+
+
+def timed_step(arm, device) -> float:
+    sync(device)
+    t0 = time.perf_counter()
+    train_step(*arm)
+    sync(device)
+    return time.perf_counter() - t0
+
+
+def timed_matmul(a, b, device, reps: int = 3) -> float:
+    """FLOP/s of ``reps`` square matmuls."""
+    sync(device)
+    t0 = time.perf_counter()
+    for _ in range(reps):
+        torch.mm(a, b)
+    sync(device)
+    return 2 * a.shape[0]**3 * reps / (time.perf_counter() - t0)
+
+
+def rss_bytes(field: str) -> int:
+    """VmRSS / VmHWM of this process from /proc/self/status."""
+    with open('/proc/self/status') as f:
+        for line in f:
+            if line.startswith(field + ':'):
+                return int(line.split()[1]) * 1024
+    raise KeyError(field)
+
+
+def run_arm(args) -> dict:
+    """Memory of one arm (run in its own process): build, 2 steps, peak minus baseline."""
+    batch = make_batch(args.arm, args)
+    if args.device == 'cuda':
+        baseline = torch.cuda.memory_allocated()
+        torch.cuda.reset_peak_memory_stats()
+    else:
+        with open('/proc/self/clear_refs', 'w') as f:
+            f.write('5')  # reset VmHWM: import-time peaks are not the model's
+        baseline = rss_bytes('VmRSS')
+    model, optim_wrapper = build(args.arm, args)
+    for _ in range(2):  # the 2nd step holds activations, gradients and AdamW state together
+        train_step(model, optim_wrapper, *batch)
+    sync(args.device)
+    peak = (torch.cuda.max_memory_allocated() if args.device == 'cuda' else rss_bytes('VmHWM'))
+    return dict(memory_bytes=peak - baseline, peak_bytes=peak, baseline_bytes=baseline)
+
+
+def measure_memory(args) -> dict:
+    """``run_arm`` of each model in a subprocess of this script."""
+    out = {}
+    for arm in ARMS:
+        cmd = [sys.executable, osp.abspath(__file__), '--arm', arm, '--batch', str(args.batch),
+               '--img-size', str(args.img_size), '--threads', str(args.threads), '--device',
+               args.device, '--seed', str(args.seed)] + (['--amp', args.amp] if args.amp else
+                                                         []) + (['--tiny'] if args.tiny else [])
+        proc = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, check=True)
+        out[arm] = json.loads(proc.stdout.strip().splitlines()[-1])
+    return out
+
+
+def check(name: str, value: float) -> dict:
+    op, target = TARGETS[name]
+    ok = value <= target if op == '<=' else value >= target
+    return dict(value=value, target=f'{op} {target}', passed=bool(ok))
+
+
+def benchmark(args) -> dict:
+    memory = measure_memory(args)  # first, before this process holds both models
+    arms = {arm: (*build(arm, args), *make_batch(arm, args)) for arm in ARMS}
+    n = args.matmul_size
+    a, b = (torch.randn(n, n, device=args.device) for _ in range(2))
+    flops = {}
+    for arm in ARMS:  # warm-up; its first step counts the FLOPs
+        with FlopCounterMode(display=False, custom_mapping=SDPA_CPU_FLOPS) as counter:
+            train_step(*arms[arm])
+        flops[arm] = counter.get_total_flops()
+    for _ in range(args.warmup - 1):
+        for arm in ARMS:
+            train_step(*arms[arm])
+    timed_matmul(a, b, args.device)
+    times = {arm: [] for arm in ARMS}
+    matmul = []
+    for i in range(args.steps):  # ABAB..., the reference matmul between the pairs
+        for arm in (ARMS if i % 2 == 0 else ARMS[::-1]):
+            times[arm].append(timed_step(arms[arm], args.device))
+        matmul.append(timed_matmul(a, b, args.device))
+    matmul_fps = median(matmul)
+    res = dict(setup=dict(batch=args.batch, img_size=args.img_size, steps=args.steps,
+                          warmup=args.warmup, threads=torch.get_num_threads(),
+                          device=args.device, amp=args.amp, tiny=args.tiny,
+                          mask_ratio=MASK_RATIO, torch=torch.__version__,
+                          device_name=(torch.cuda.get_device_name() if args.device == 'cuda'
+                                       else f'{os.cpu_count()} CPU cores')),
+               matmul=dict(size=n, flops_per_s=matmul_fps, all_flops_per_s=matmul))
+    for arm in ARMS:
+        model = arms[arm][0]
+        step = median(times[arm])
+        res[arm] = dict(params=sum(p.numel() for p in model.parameters()),
+                        step_s=step, all_step_s=times[arm], train_flops=flops[arm],
+                        flops_per_s=flops[arm] / step, flops_fraction=flops[arm] / step /
+                        matmul_fps, **memory[arm])
+    res['checks'] = dict(
+        time_ratio=check('time_ratio', res['mask3d']['step_s'] / res['mae']['step_s']),
+        memory_ratio=check('memory_ratio',
+                           res['mask3d']['memory_bytes'] / res['mae']['memory_bytes']),
+        flops_fraction=check('flops_fraction', res['mask3d']['flops_fraction']))
+    return res
+
+
+def print_table(res: dict) -> None:
+    s, m, e, c = res['setup'], res['mask3d'], res['mae'], res['checks']
+    print(f"\nMask3D vs MAE train step: batch {s['batch']}, {s['img_size']}x{s['img_size']}, "
+          f"{s['device']} ({s['device_name']}, {s['threads']} threads), amp={s['amp']}, "
+          f"torch {s['torch']}, {s['steps']} timed steps each")
+    rows = [
+        ('params (M)', m['params'] / 1e6, e['params'] / 1e6, None),
+        ('step time (s, median)', m['step_s'], e['step_s'], 'time_ratio'),
+        ('memory (MiB)', m['memory_bytes'] / 2**20, e['memory_bytes'] / 2**20, 'memory_ratio'),
+        ('FLOPs / step (G)', m['train_flops'] / 1e9, e['train_flops'] / 1e9, None),
+        ('achieved GFLOP/s', m['flops_per_s'] / 1e9, e['flops_per_s'] / 1e9, None),
+        (f"fraction of matmul ({res['matmul']['flops_per_s'] / 1e9:.1f} GFLOP/s)",
+         m['flops_fraction'], e['flops_fraction'], 'flops_fraction'),
+    ]
+    print(f"{'':42}{'Mask3D':>10}{'MAE':>10}{'check':>10}{'target':>10}  result")
+    for name, vm, ve, key in rows:
+        line = f'{name:42}{vm:10.3f}{ve:10.3f}'
+        if key:
+            ck = c[key]
+            line += f"{ck['value']:10.3f}{ck['target']:>10}  {'PASS' if ck['passed'] else 'FAIL'}"
+        print(line)
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    init_default_scope('mmpretrain')
+    if args.arm:
+        print(json.dumps(run_arm(args)))
+        return
+    res = benchmark(args)
+    print_table(res)
+    if args.json:
+        os.makedirs(osp.dirname(osp.abspath(args.json)), exist_ok=True)
+        with open(args.json, 'w') as f:
+            json.dump(res, f, indent=2)
+        print(f'results written to {args.json}')
+
+
+if __name__ == '__main__':
+    main()
