@@ -54,8 +54,8 @@ def test_pretraining_lowers_loss_and_validates(synthetic_scannet, tmp_path):
     assert len(losses) == 24 and np.isfinite(losses).all()
     assert losses[-6:].mean() < 0.7 * losses[:6].mean()
     metrics = runner.val_loop.run()
-    for key in ('masked/abs_rel', 'visible/rmse', 'baseline/abs_rel',
-                'masked/abs_rel_vs_baseline'):
+    for key in ('masked/abs_rel', 'visible/rmse', 'patch_baseline/abs_rel',
+                'pixel_baseline/rmse', 'masked/abs_rel_vs_patch_baseline'):
         assert np.isfinite(metrics[f'depth/{key}'])
     # the reconstruction panels went to the visualizer's local backend
     vis_dir = osp.join(runner.log_dir, 'vis_data', 'vis_image')

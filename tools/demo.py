@@ -50,7 +50,8 @@ def plot(records: list, out: str) -> None:
     a.set(xlabel='iteration', ylabel='train loss (L1 of depth / 10 m)', yscale='log')
     epochs = [e for e, _ in val]
     for key, label in (('depth/masked/abs_rel', 'Mask3D, masked patches'),
-                       ('depth/baseline/abs_rel', 'nearest visible depth'),
+                       ('depth/patch_baseline/abs_rel', 'nearest visible patch'),
+                       ('depth/pixel_baseline/abs_rel', 'nearest visible pixel'),
                        ('depth/visible/abs_rel', 'Mask3D, visible patches')):
         b.plot(epochs, [r[key] for _, r in val], marker='o', label=label)
     b.set(xlabel='epoch', ylabel='AbsRel (validation)')
@@ -103,13 +104,16 @@ def main() -> None:
     plot(records, curves)
 
     last = [r for r in records if 'depth/masked/abs_rel' in r][-1]
-    verdict = 'beats' if last['depth/masked/abs_rel'] < last['depth/baseline/abs_rel'] else \
-        'does NOT beat'
     print(f'\n==== result ({(time.time() - start) / 60:.1f} min) ====')
-    print(f"masked-depth AbsRel {last['depth/masked/abs_rel']:.4f} vs nearest-visible-depth "
-          f"baseline {last['depth/baseline/abs_rel']:.4f}: Mask3D {verdict} the baseline")
-    print(f"RMSE {last['depth/masked/rmse']:.3f} m vs {last['depth/baseline/rmse']:.3f} m; "
-          f"delta<1.25 {last['depth/masked/delta1']:.3f} vs {last['depth/baseline/delta1']:.3f}")
+    print('depth of the masked patches (validation scenes)   AbsRel   RMSE m   delta<1.25')
+    for key, label in (('masked', 'Mask3D'), ('patch_baseline', 'nearest visible patch'),
+                       ('pixel_baseline', 'nearest visible pixel')):
+        print(f"  {label:<48}{last[f'depth/{key}/abs_rel']:>7.4f}{last[f'depth/{key}/rmse']:>9.3f}"
+              f"{last[f'depth/{key}/delta1']:>12.3f}")
+    for base in ('patch_baseline', 'pixel_baseline'):
+        ratio = last[f'depth/masked/abs_rel_vs_{base}']
+        verdict = 'beats' if ratio < 1 else 'does NOT beat'
+        print(f"Mask3D {verdict} the {base.replace('_', ' ')} (AbsRel ratio {ratio:.2f})")
     print(f'checkpoint:      {checkpoint}\nencoder export:  {encoder}\n'
           f'panels:          {panels}/\ncurves:          {curves}')
 

@@ -61,7 +61,7 @@ optim_wrapper = dict(
         'cls_token': dict(decay_mult=0.0),
     }))
 auto_scale_lr = dict(base_batch_size=16)
-max_epochs = 30
+max_epochs = 50  # 750 iterations on the default 8 x 40 frames: ~3 min on 2 CPU cores
 param_scheduler = [
     dict(type='LinearLR', start_factor=1e-3, by_epoch=True, begin=0, end=2,
          convert_to_iter_based=True),
@@ -69,4 +69,5 @@ param_scheduler = [
          end=max_epochs, convert_to_iter_based=True),
 ]
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs, val_interval=10)
+
 default_hooks = dict(logger=dict(interval=10), checkpoint=dict(interval=10, max_keep_ckpts=2))
