@@ -93,6 +93,20 @@ def test_export_loads_strictly_into_mmpretrain_vit(synthetic_scannet, tmp_path):
     trained = runner.model.backbone.state_dict()
     assert all(torch.equal(trained[k], vit.state_dict()[k]) for k in trained)
 
+    # the panel tool on the same checkpoint, with the test's sizes
+    cfg_file = tmp_path / 'cfg.py'
+    runner.cfg.dump(str(cfg_file))
+    panels = tmp_path / 'panels'
+    proc = subprocess.run([sys.executable, osp.join(REPO, 'tools/analysis_tools/'
+                                                    'visualize_reconstruction.py'),
+                           str(cfg_file), str(tmp_path / 'iter_2.pth'), '--out-dir',
+                           str(panels), '--num-samples', '2'], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    import cv2
+    panel = cv2.imread(str(panels / 'reconstruction_001.png'))
+    assert panel.shape[1] == 5 * CROP[1] and panel.shape[0] > CROP[0]
+    assert 'nearest-visible-depth baseline' in proc.stdout
+
 
 def test_missing_imagenet_checkpoint_is_a_clear_error(synthetic_scannet, tmp_path):
     cfg = tiny_cfg(synthetic_scannet, str(tmp_path), max_iters=1)
