@@ -2,3 +2,11 @@ from .depth_reconstruction_metric import (DepthReconstructionMetric, nearest_vis
                                           nearest_visible_patch_fill)
 
 __all__ = ['DepthReconstructionMetric', 'nearest_visible_fill', 'nearest_visible_patch_fill']
+
+try:  # mmseg is optional: the segmentation metric only exists where mmseg imports
+    import mmseg  # noqa: F401
+except ImportError:
+    pass
+else:
+    from .scannet_iou_metric import ScanNetIoUMetric  # noqa: F401
+    __all__ += ['ScanNetIoUMetric']

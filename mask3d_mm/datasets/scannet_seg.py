@@ -1,0 +1,86 @@
+"""ScanNet 2D semantic segmentation (20 benchmark classes) read from the frames layout."""
+from typing import Dict, List, Optional, Sequence
+
+from mmseg.datasets import BaseSegDataset
+
+from mask3d_mm.registry import DATASETS
+from .nyu40 import SCANNET20_CLASSES, SCANNET20_PALETTE, scannet20_label_map
+from .scannet_rgbd import ScanNetRGBDDataset
+
+
+@DATASETS.register_module()
+class ScanNetSegDataset(BaseSegDataset):
+    """ScanNet frames (``sceneXXXX_XX/color/*.jpg`` + ``label/*.png``) for 20-class semseg.
+
+    Reads the ``scannet_frames_25k`` layout in place (no copy, no conversion): scenes and
+    frames are discovered by :class:`ScanNetRGBDDataset` (scene list file or ``scenes``,
+    numeric frame order, ``frame_skip``). A frame needs ``color`` and ``label``; ``depth_path``
+    is added when the frame has one.
+
+    Labels are NYU40 ids (0 = unlabelled). The mapping to the 20 benchmark classes (wall 1 -> 0,
+    ..., otherfurniture 39 -> 19, all other ids -> 255) is this dataset's ``label_map``, which
+    mmseg's ``LoadAnnotations`` applies to every map, so the standard mmseg pipelines work
+    unchanged. A ``metainfo=dict(classes=...)`` subset of the 20 classes composes with it.
+
+    Raw ScanNet color is 1296x968 while labels are 640x480: put ``mask3d_mm.AlignImageTo``
+    (``reference='gt_seg_map'``) after ``LoadAnnotations`` in training pipelines; for
+    evaluation use ``mask3d_mm.ScanNetIoUMetric``, which compares prediction and label at
+    640x480 as the official benchmark does.
+
+    Args:
+        data_root (str): folder of the scene folders.
+        ann_file (str): scene list, one name per line (e.g. ``scannetv2_train.txt``), relative
+            to ``data_root``; empty: ``scenes`` or every scene folder. Defaults to ''.
+        scenes (Sequence[str], optional): scene names instead of ``ann_file``.
+        frame_skip (int): keep every N-th frame of each scene. Defaults to 1.
+        skip_incomplete (bool): skip frames without a label instead of raising.
+            Defaults to False.
+        suffixes (dict, optional): file suffixes, e.g. ``dict(color='.png')``.
+        backend_args (dict, optional): file backend arguments.
+        **kwargs: other arguments of ``BaseSegDataset`` (``pipeline``, ``metainfo``,
+            ``test_mode``, ``indices``, ...).
+    """
+
+    METAINFO = dict(classes=SCANNET20_CLASSES, palette=[list(c) for c in SCANNET20_PALETTE])
+
+    def __init__(self,
+                 data_root: str,
+                 ann_file: str = '',
+                 scenes: Optional[Sequence[str]] = None,
+                 frame_skip: int = 1,
+                 skip_incomplete: bool = False,
+                 suffixes: Optional[Dict[str, str]] = None,
+                 backend_args: Optional[dict] = None,
+                 **kwargs) -> None:
+        # the frame reader joins the scene list to data_root itself
+        self._frames_cfg = dict(data_root=data_root, ann_file=ann_file, scenes=scenes,
+                                frame_skip=frame_skip, skip_incomplete=skip_incomplete,
+                                suffixes=suffixes, backend_args=backend_args)
+        suffixes = suffixes or {}
+        super().__init__(ann_file=ann_file, data_root=data_root,
+                         img_suffix=suffixes.get('color', '.jpg'),
+                         seg_map_suffix=suffixes.get('label', '.png'),
+                         reduce_zero_label=False, backend_args=backend_args, **kwargs)
+
+    def _nyu40_label_map(self) -> Dict[int, int]:
+        """NYU40 id -> train id of this dataset's classes (a subset when metainfo says so)."""
+        subset = self.get_label_map(self._metainfo.get('classes'))  # 20-class id -> new id
+        base = scannet20_label_map(self.ignore_index)
+        if subset is None:
+            return base
+        return {nyu: subset.get(t, self.ignore_index) for nyu, t in base.items()}
+
+    def load_data_list(self) -> List[dict]:
+        """One data info per kept frame with ``img_path``, ``seg_map_path``, ``label_map``
+        (NYU40 -> train ids), ``scene``, ``frame_id`` and, when present, ``depth_path``."""
+        reader = ScanNetRGBDDataset(required=('color', 'depth'), lazy_init=True,
+                                    serialize_data=False, **self._frames_cfg)
+        reader.required = ('color', 'label')  # depth is optional for segmentation
+        reader.full_init()
+        self.label_map = self._nyu40_label_map()
+        self._metainfo['label_map'] = self.label_map
+        keys = ('img_path', 'seg_map_path', 'depth_path', 'scene', 'frame_id')
+        return [
+            dict({k: info[k] for k in keys if k in info}, label_map=self.label_map,
+                 reduce_zero_label=False, seg_fields=[]) for info in reader.data_list
+        ]

@@ -1,0 +1,187 @@
+"""Every mmseg benchmark config trains 2 iterations and validates once through the real Runner
+(ViT-B configs shrunk to the tiny ViT of the Mask3D synthetic config), loading its weights."""
+import mask3d_mm  # noqa: F401,I001  (first: compat patches)
+
+import glob
+import logging
+import os.path as osp
+import re
+
+import numpy as np
+import pytest
+import torch
+from helpers.seg_data import REPO
+from mmengine.config import Config
+from mmengine.logging import MMLogger
+from mmengine.registry import DefaultScope
+from mmengine.runner import Runner
+
+CFG_DIR = osp.join(REPO, 'configs/benchmarks/mmseg')
+CONFIGS = sorted(glob.glob(osp.join(CFG_DIR, '*.py')))
+TINY_CFG = osp.join(CFG_DIR, 'upernet_vit-tiny_synthetic-scannet20.py')
+TINY_ARCH = dict(embed_dims=128, num_layers=4, num_heads=4, feedforward_channels=512)
+CROP = (96, 128)  # the grid of the Mask3D export (6x8): mmpretrain resizes only square grids
+
+
+def test_config_set():
+    names = {osp.basename(c) for c in CONFIGS}
+    for data in ('scannet20-240x320', 'nyuv2-40-480x640', 'cityscapes-512x1024'):
+        for init in ('mask3d', 'in1k', 'scratch'):
+            assert f'upernet_vit-b_{init}_{data}.py' in names
+    assert 'upernet_vit-tiny_synthetic-scannet20.py' in names
+
+
+@pytest.mark.parametrize('path', CONFIGS, ids=osp.basename)
+def test_config_contents(path):
+    cfg = Config.fromfile(path)
+    assert cfg.default_scope == 'mmseg' and 'mask3d_mm' in cfg.custom_imports.imports
+    assert cfg.model.pretrained is None
+    b = cfg.model.backbone
+    assert b.type == 'mmpretrain.VisionTransformer' and b.out_type == 'featmap'
+    assert tuple(b.img_size) == tuple(cfg.model.data_preprocessor.size)
+    assert cfg.optim_wrapper.constructor == 'mask3d_mm.LayerDecayOptimWrapperConstructor'
+    name = osp.basename(path)
+    if '_scratch_' in name:
+        assert b.init_cfg is None
+    elif '_in1k_' in name:
+        assert b.init_cfg.type == 'Pretrained' and b.init_cfg.prefix == 'backbone.'
+    else:
+        assert b.init_cfg.type == 'Pretrained' and 'prefix' not in b.init_cfg
+        assert b.init_cfg.checkpoint.startswith('checkpoints/mask3d_vit-')
+    if 'vit-b' in name:
+        assert b.arch == 'b' and tuple(b.out_indices) == (2, 5, 8, 11)
+    else:
+        assert b.arch == TINY_ARCH and tuple(b.img_size) == CROP
+
+
+def shrink(cfg: Config, data_root: str, checkpoint: str, work_dir: str) -> Config:
+    """The config at toy size: tiny ViT, 96x128 crops, 2 iterations, CPU, no workers."""
+    m = cfg.model
+    m.backbone.update(arch=TINY_ARCH, img_size=CROP, out_indices=(0, 1, 2, 3),
+                      drop_path_rate=0.0)
+    if m.backbone.init_cfg is not None:
+        m.backbone.init_cfg.checkpoint = checkpoint
+    m.neck.update(in_channels=[128] * 4, out_channels=128)
+    m.decode_head.update(in_channels=[128] * 4, channels=32)
+    m.auxiliary_head.update(in_channels=128, channels=16)
+    m.data_preprocessor.size = CROP
+    if m.test_cfg.get('mode') == 'slide':
+        m.test_cfg.update(crop_size=CROP, stride=(48, 64))
+    scannet = 'ScanNet' in cfg.train_dataloader.dataset.type
+    for name in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        loader = cfg[name]
+        loader.update(batch_size=2 if name == 'train_dataloader' else 1, num_workers=0,
+                      persistent_workers=False)
+        loader.dataset.data_root = data_root
+        if scannet:  # the synthetic fixture has no scene lists
+            train = name == 'train_dataloader'
+            loader.dataset.update(ann_file='', scenes=['scene0000_00' if train else 'scene0001_00'],
+                                  frame_skip=1 if train else 2)
+        for t in loader.dataset.pipeline:
+            if t.type in ('Resize', 'RandomResize'):
+                t.scale = CROP[::-1]
+            if 'crop_size' in t:
+                t.crop_size = CROP
+    cfg.optim_wrapper.type = 'OptimWrapper'  # AMP needs a GPU
+    cfg.optim_wrapper.pop('loss_scale', None)
+    cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=2, val_interval=2)
+    cfg.default_hooks.logger = dict(type='LoggerHook', interval=1)
+    cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=100, save_last=False)
+    cfg.work_dir = work_dir
+    cfg.randomness = dict(seed=0)
+    return cfg
+
+
+@pytest.mark.parametrize('path', CONFIGS, ids=osp.basename)
+def test_trains_and_validates(path, request, tmp_path, mask3d_export, in1k_checkpoint):
+    cfg = Config.fromfile(path)
+    dataset = cfg.train_dataloader.dataset.type
+    root = request.getfixturevalue({'mask3d_mm.ScanNetSegDataset': 'synthetic_scannet',
+                                    'mask3d_mm.NYUv2SegDataset': 'tiny_nyuv2',
+                                    'CityscapesDataset': 'tiny_cityscapes'}[dataset])
+    init = cfg.model.backbone.init_cfg
+    ckpt = None if init is None else in1k_checkpoint if 'prefix' in init else mask3d_export
+    cfg = shrink(cfg, root, ckpt, str(tmp_path))
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+
+    losses = np.array(runner.message_hub.get_scalar('train/loss').data[0])
+    assert len(losses) == 2 and np.isfinite(losses).all()
+    miou = runner.message_hub.get_scalar('val/mIoU').current()
+    assert 0 <= miou <= 100
+    num_classes = {'mask3d_mm.ScanNetSegDataset': 20, 'mask3d_mm.NYUv2SegDataset': 40,
+                   'CityscapesDataset': 19}[dataset]
+    assert runner.model.decode_head.num_classes == num_classes
+    assert len(runner.val_dataloader.dataset.metainfo['classes']) == num_classes
+
+    with open(osp.join(runner.log_dir, f'{runner.timestamp}.log')) as f:
+        log = f.read()
+    if ckpt is None:
+        assert 'PretrainedInit' not in log and 'Loads checkpoint' not in log
+    else:  # the load report: every key matched
+        loaded = (r'Loads checkpoint by \w+ backend from path: ' if ckpt == mask3d_export else
+                  r'load backbone\. in model from: ')  # in1k: the 'backbone.' keys only
+        assert re.search(loaded + re.escape(ckpt), log)
+        if ckpt == in1k_checkpoint:  # a square 4x4 grid resized to the 6x8 of 96x128 inputs
+            assert 'Resize the pos_embed shape from torch.Size([1, 17, 128])' in log
+        assert 'missing keys' not in log and 'unexpected key' not in log
+        assert 'do not match exactly' not in log
+    assert 'layer-wise lr decay: rate' in log
+
+    # layer-wise lr decay as configured: rate ** (5 - layer id) relative to the heads
+    rate = cfg.optim_wrapper.paramwise_cfg.layer_decay_rate
+    initial = {id(p): g['initial_lr'] for g in runner.optim_wrapper.optimizer.param_groups
+               for p in g['params']}
+    model = runner.model
+    head = initial[id(model.decode_head.conv_seg.weight)]
+    assert head == pytest.approx(cfg.optim_wrapper.optimizer.lr)
+    assert initial[id(model.backbone.patch_embed.projection.weight)] == \
+        pytest.approx(head * rate**5)
+    for i in range(4):
+        assert initial[id(model.backbone.layers[i].attn.qkv.weight)] == \
+            pytest.approx(head * rate**(4 - i))
+
+
+def capture_log(fn) -> str:
+    records = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    logger = MMLogger.get_current_instance()
+    logger.addHandler(handler)
+    try:
+        fn()
+    finally:
+        logger.removeHandler(handler)
+    return '\n'.join(r.getMessage() for r in records)
+
+
+def build_tiny(checkpoint: str):
+    from mmseg.registry import MODELS
+    cfg = Config.fromfile(TINY_CFG)
+    cfg.model.backbone.init_cfg.checkpoint = checkpoint
+    with DefaultScope.overwrite_default_scope('mmseg'):
+        return MODELS.build(cfg.model)
+
+
+def test_mask3d_export_loads_into_tiny_config_exactly(mask3d_export, tmp_path):
+    state = torch.load(mask3d_export, weights_only=True)['state_dict']
+    model = build_tiny(mask3d_export)
+    report = model.backbone.load_state_dict(state, strict=False)
+    assert report.missing_keys == [] and report.unexpected_keys == []
+
+    model = build_tiny(mask3d_export)  # through init_cfg, as the Runner does
+    log = capture_log(model.init_weights)
+    assert f'from path: {mask3d_export}' in log and 'do not match exactly' not in log
+    loaded = model.backbone.state_dict()
+    assert set(loaded) == set(state)
+    assert all(torch.equal(loaded[k], state[k]) for k in state)
+
+    # the same check catches a checkpoint that does not fit
+    bad = dict(state)
+    bad.pop('layers.3.ffn.layers.1.weight')
+    bad['decoder.weight'] = torch.zeros(1)
+    torch.save(dict(state_dict=bad), tmp_path / 'bad.pth')
+    log = capture_log(build_tiny(str(tmp_path / 'bad.pth')).init_weights)
+    assert 'missing keys in source state_dict: layers.3.ffn.layers.1.weight' in log
+    assert 'unexpected key in source state_dict: decoder.weight' in log
+

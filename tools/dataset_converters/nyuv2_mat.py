@@ -1,0 +1,45 @@
+"""Convert the NYUv2 labelled set (.mat files) into PNG folders for mask3d_mm.NYUv2SegDataset.
+
+    python tools/dataset_converters/nyuv2_mat.py \
+        nyu_depth_v2_labeled.mat splits.mat data/nyuv2 --mapping classMapping40.mat
+
+Writes ``data/nyuv2/{images,labels40,depth}/{train,test}/NNNN.png`` (795 train, 654 test);
+see ``mask3d_mm/datasets/nyuv2_convert.py`` for the file formats.
+"""
+import argparse
+import os.path as osp
+import sys
+import time
+
+try:
+    import mask3d_mm  # noqa: F401  (first: compat patches)
+except ImportError:  # running from a source checkout without installing
+    sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+
+from mask3d_mm.datasets.nyuv2_convert import convert_nyuv2  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('labeled_mat', help='nyu_depth_v2_labeled.mat (MATLAB v7.3)')
+    parser.add_argument('splits_mat', help='splits.mat (trainNdxs / testNdxs, 1-based)')
+    parser.add_argument('out_dir', help='output root, e.g. data/nyuv2')
+    parser.add_argument('--mapping', required=True,
+                        help='classMapping40.mat (field mapClass), or a .npy / .txt with the '
+                        '894 NYU40 ids of the raw classes 1..894')
+    parser.add_argument('--no-depth', action='store_true', help='do not write depth/')
+    args = parser.parse_args()
+
+    start = time.time()
+
+    def progress(done: int, total: int) -> None:
+        if done % 100 == 0 or done == total:
+            print(f'{done}/{total} frames ({time.time() - start:.0f} s)', flush=True)
+
+    counts = convert_nyuv2(args.labeled_mat, args.splits_mat, args.out_dir, args.mapping,
+                           with_depth=not args.no_depth, progress=progress)
+    print(f'wrote {counts} to {args.out_dir}')
+
+
+if __name__ == '__main__':
+    main()
