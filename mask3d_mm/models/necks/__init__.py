@@ -1,3 +1,4 @@
 from .depth_decoder import DepthDecoder
+from .simple_fpn import SimpleFPN
 
-__all__ = ['DepthDecoder']
+__all__ = ['DepthDecoder', 'SimpleFPN']
