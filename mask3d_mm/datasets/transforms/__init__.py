@@ -1,5 +1,5 @@
-from .loading import LoadDepthFromFile  # noqa: F401
+from .align import AlignColorToDepth, AlignImageTo  # noqa: F401
 from .formatting import PackRGBDInputs  # noqa: F401
-from .geometric import (AlignColorToDepth, RGBDRandomFlip,  # noqa: F401
-                        RGBDRandomResizedCrop, RGBDResize)
+from .geometric import RGBDRandomFlip, RGBDRandomResizedCrop, RGBDResize  # noqa: F401
+from .loading import LoadDepthFromFile  # noqa: F401
 from .masking import RGBDMaskGenerator  # noqa: F401

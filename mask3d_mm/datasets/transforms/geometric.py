@@ -147,52 +147,6 @@ def _crop_resize(results: dict, box: Tuple[int, int, int, int], out_hw: Tuple[in
 
 
 @TRANSFORMS.register_module()
-class AlignColorToDepth(BaseTransform):
-    """Resize the colour image to the depth map's HxW when their sizes differ.
-
-    ScanNet ships 1296x968 colour with 640x480 depth; resizing colour onto the depth grid is the
-    usual alignment (it assumes both cameras share the field of view, as ScanNet's registered
-    frames approximately do). Depth and ``depth_intrinsics`` are left unchanged.
-
-    Required Keys:
-
-    - img (np.uint8, HcxWcx3)
-    - depth (np.float32, HxW)
-
-    Modified Keys:
-
-    - img (HxWx3)
-    - img_shape
-
-    Args:
-        interpolation (str): Colour interpolation for :func:`mmcv.imresize`. ``'bilinear'``
-            (default) or ``'area'`` (anti-aliased, slower), ... Defaults to 'bilinear'.
-        backend (str): Resize backend of :func:`mmcv.imresize`. Defaults to 'cv2'.
-    """
-
-    def __init__(self, interpolation: str = 'bilinear', backend: str = 'cv2') -> None:
-        self.interpolation = interpolation
-        self.backend = backend
-
-    def transform(self, results: dict) -> dict:
-        depth = results.get('depth')
-        if depth is None:
-            raise KeyError(f'AlignColorToDepth needs results["depth"] ({_describe(results)}); '
-                           f'put LoadDepthFromFile before it.')
-        h, w = depth.shape[:2]
-        if results['img'].shape[:2] != (h, w):
-            results['img'] = mmcv.imresize(results['img'], (w, h),
-                                           interpolation=self.interpolation,
-                                           backend=self.backend)
-        results['img_shape'] = (h, w)
-        return results
-
-    def __repr__(self) -> str:
-        return (f'{self.__class__.__name__}(interpolation={self.interpolation!r}, '
-                f'backend={self.backend!r})')
-
-
-@TRANSFORMS.register_module()
 class RGBDRandomResizedCrop(BaseTransform):
     """Random resized crop of an aligned RGB-D frame (one crop box for img and depth).
 
