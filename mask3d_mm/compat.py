@@ -56,7 +56,8 @@ def load_local_checkpoint(filename: str, map_location: Optional[Any] = None) -> 
     Why: torch >= 2.6 loads with ``weights_only=True`` by default, and mmengine 0.10.7 cannot load
     its own Runner checkpoints then (``Unsupported global: ...HistoryBuffer``), which breaks
     ``--resume`` and ``load_from`` (mmengine#1655). Instead of turning the safety off, the few
-    plain-data classes that Runner checkpoints contain are allow-listed.
+    plain-data classes that Runner checkpoints contain are allow-listed. A file that cannot be
+    read (empty, truncated, not a torch file) raises a ``RuntimeError`` naming it.
     """
     filename = osp.expanduser(filename)
     if not osp.isfile(filename):
@@ -71,6 +72,11 @@ def load_local_checkpoint(filename: str, map_location: Optional[Any] = None) -> 
             f'trust, re-save its tensors once: sd = torch.load(path, weights_only=False); '
             f"torch.save(sd.get('state_dict', sd), new_path); then use new_path. "
             f'Details: {e}') from None
+    except (RuntimeError, EOFError, KeyError, ValueError) as e:  # torch names no file here
+        raise RuntimeError(
+            f'cannot read {filename} as a torch checkpoint: it is empty, truncated (e.g. by an '
+            f'interrupted save) or not written by torch.save. Details: {type(e).__name__}: '
+            f'{e}') from e
 
 
 def _patch_mmengine_local_checkpoints() -> None:

@@ -105,7 +105,7 @@ def test_export_loads_strictly_into_mmpretrain_vit(synthetic_scannet, tmp_path):
     import cv2
     panel = cv2.imread(str(panels / 'reconstruction_001.png'))
     assert panel.shape[1] == 5 * CROP[1] and panel.shape[0] > CROP[0]
-    assert 'nearest-visible-depth baseline' in proc.stdout
+    assert 'nearest-visible-patch baseline' in proc.stdout
 
 
 def test_missing_imagenet_checkpoint_is_a_clear_error(synthetic_scannet, tmp_path):

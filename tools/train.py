@@ -4,6 +4,7 @@ The config's ``default_scope`` decides which library's conventions apply.
 
     python tools/train.py configs/mask3d/vit-b_scannet.py [--work-dir DIR] [--resume [CKPT]]
         [--amp] [--cfg-options key=value ...] [--launcher pytorch]
+    bash tools/dist_train.sh CONFIG NGPUS [args]    # torchrun; gloo on machines without CUDA
 """
 import argparse
 import os
@@ -19,6 +20,8 @@ except ImportError:  # running from a checkout that is not installed
 from mmengine.config import Config, DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
+
+from mask3d_mm.engine.runtime import check_cfg_options, setup_cpu_distributed
 
 
 def parse_args() -> argparse.Namespace:
@@ -71,6 +74,7 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
                            f'in {args.config}')
         cfg.auto_scale_lr.enable = True
     if args.cfg_options is not None:
+        check_cfg_options(cfg, args.cfg_options)  # a top-level typo would be silently ignored
         cfg.merge_from_dict(args.cfg_options)
     return cfg
 
@@ -78,7 +82,10 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
 def main() -> None:
     args = parse_args()
     cfg = merge_args(Config.fromfile(args.config), args)
+    cpu_msg = setup_cpu_distributed(cfg)  # no CUDA + a launcher: gloo (docs/robustness.md)
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
+    if cpu_msg:
+        runner.logger.info(cpu_msg)
     runner.train()
 
 

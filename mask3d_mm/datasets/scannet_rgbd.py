@@ -1,12 +1,17 @@
 """ScanNet RGB-D frames for self-supervised pre-training."""
-from typing import Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence
 
 import mmengine.fileio as fileio
 import numpy as np
+from mmcv.transforms import LoadAnnotations, LoadImageFromFile
 from mmengine.dataset import BaseDataset
 from mmengine.logging import MMLogger
 
 from mask3d_mm.registry import DATASETS
+from .transforms.loading import LoadDepthFromFile
+
+# transforms that read a frame's files: what ``skip_bad_frames`` may skip
+_FILE_LOADERS = (LoadImageFromFile, LoadAnnotations, LoadDepthFromFile)
 
 # modality -> (folder, default suffix, data info key)
 _MODALITIES = {
@@ -60,6 +65,12 @@ class ScanNetRGBDDataset(BaseDataset):
             modalities are added when present. Defaults to ('color', 'depth').
         skip_incomplete (bool): skip frames lacking a required file (the count is logged)
             instead of raising ``FileNotFoundError``. Defaults to False.
+        skip_bad_frames (bool): training only. A frame whose files a loading transform
+            (``LoadImageFromFile``, ``LoadAnnotations``, ``LoadDepthFromFile``) rejects (missing,
+            corrupt, 8-bit depth, color/depth aspect mismatch, no valid depth, ...) is replaced
+            by another random frame (mmengine's refetch) and logged as a warning naming the file,
+            the reason and the running count of this process, instead of stopping the run.
+            Defaults to False (fail fast).
         suffixes (dict, optional): overrides of the file suffix per modality, e.g.
             ``dict(color='.png')``. Defaults to None.
         backend_args (dict, optional): file backend arguments (see :mod:`mmengine.fileio`).
@@ -76,6 +87,7 @@ class ScanNetRGBDDataset(BaseDataset):
                  frame_skip: int = 1,
                  required: Sequence[str] = ('color', 'depth'),
                  skip_incomplete: bool = False,
+                 skip_bad_frames: bool = False,
                  suffixes: Optional[Dict[str, str]] = None,
                  backend_args: Optional[dict] = None,
                  **kwargs) -> None:
@@ -97,6 +109,11 @@ class ScanNetRGBDDataset(BaseDataset):
         self.frame_skip = frame_skip
         self.required = required
         self.skip_incomplete = skip_incomplete
+        if skip_bad_frames and kwargs.get('test_mode', False):
+            raise ValueError('skip_bad_frames is for training only: an evaluation must see every '
+                             'frame (test_mode=True)')
+        self.skip_bad_frames = skip_bad_frames
+        self.num_bad_frames = 0  # skipped by this process (each data loader worker counts its own)
         self.suffixes = {k: v[1] for k, v in _MODALITIES.items()}
         for key, suffix in (suffixes or {}).items():
             if key not in _MODALITIES:
@@ -229,6 +246,36 @@ class ScanNetRGBDDataset(BaseDataset):
             raise ValueError(f'no frame found under {self.data_root} '
                              f'(required modalities {self.required})')
         return data_list
+
+    def prepare_data(self, idx: int) -> Any:
+        """Run the pipeline on frame ``idx``.
+
+        An error gets a note naming the frame and its files (some upstream errors, e.g. cv2's
+        on an empty color file, name none); with ``skip_bad_frames`` a file-loading error skips
+        the frame instead (see the class docstring).
+        """
+        data = self.get_data_info(idx)
+        frame = f"{data['scene']}/{data['frame_id']}"
+        files = ', '.join(f'{k}={data[k]}' for k in ('img_path', 'depth_path', 'seg_map_path')
+                          if k in data)
+        for t in self.pipeline.transforms:
+            try:
+                data = t(data)
+            except Exception as e:
+                if self.skip_bad_frames and isinstance(t, _FILE_LOADERS):
+                    self.num_bad_frames += 1
+                    MMLogger.get_current_instance().warning(
+                        f'{self.__class__.__name__}: skipped bad frame {frame} '
+                        f'({type(e).__name__}: {e}); {self.num_bad_frames} bad frame(s) skipped '
+                        'so far by this process (skip_bad_frames=True)')
+                    return None  # BaseDataset.__getitem__ fetches another frame
+                if hasattr(e, 'add_note'):  # Python >= 3.11
+                    e.add_note(f'{self.__class__.__name__}: in {type(t).__name__} on frame '
+                               f'{frame} ({files})')
+                raise
+            if data is None:
+                return None
+        return data
 
     def __repr__(self) -> str:
         size = len(self) if self._fully_initialized else 'not yet loaded (lazy_init)'

@@ -38,6 +38,7 @@ from statistics import median
 
 import torch
 from mmengine.config import Config
+from mmengine.logging import MMLogger
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
 from mmengine.utils import get_installed_path
@@ -77,6 +78,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--amp', nargs='?', const='bfloat16', default=None,
                         choices=['bfloat16', 'float16'],
                         help='autocast on CUDA (AmpOptimWrapper); bare --amp = bfloat16')
+    parser.add_argument('--fused-adamw', action='store_true',
+                        help='AdamW(fused=True): one kernel per step instead of ~10 per tensor')
     parser.add_argument('--matmul-size', type=int, default=2048,
                         help='size of the square fp32 reference matmul (default 2048)')
     parser.add_argument('--tiny', action='store_true',
@@ -128,6 +131,8 @@ def build(arm: str, args):
     model.init_weights()
     model.to(args.device).train()
     optim = dict(optimizer=dict(type='AdamW', lr=1.5e-4, betas=(0.9, 0.95), weight_decay=0.05))
+    if args.fused_adamw:
+        optim['optimizer']['fused'] = True
     if args.amp:
         optim.update(type='AmpOptimWrapper', dtype=args.amp)
     return model, build_optim_wrapper(model, optim)
@@ -169,22 +174,13 @@ def train_step(model, optim_wrapper, inputs, data_samples) -> None:
     optim_wrapper.update_params(loss)
 
 
-def timed_step(arm, device) -> float:
+def timed(fn, device: str) -> tuple:
+    """(wall, process CPU) seconds of ``fn()``."""
     sync(device)
-    t0 = time.perf_counter()
-    train_step(*arm)
+    t0, c0 = time.perf_counter(), time.process_time()
+    fn()
     sync(device)
-    return time.perf_counter() - t0
-
-
-def timed_matmul(a, b, device, reps: int = 3) -> float:
-    """FLOP/s of ``reps`` square matmuls."""
-    sync(device)
-    t0 = time.perf_counter()
-    for _ in range(reps):
-        torch.mm(a, b)
-    sync(device)
-    return 2 * a.shape[0]**3 * reps / (time.perf_counter() - t0)
+    return time.perf_counter() - t0, time.process_time() - c0
 
 
 def rss_bytes(field: str) -> int:
@@ -215,15 +211,21 @@ def run_arm(args) -> dict:
 
 
 def measure_memory(args) -> dict:
-    """``run_arm`` of each model in a subprocess of this script."""
-    out = {}
+    """``run_arm`` of each model, in subprocesses of this script (run side by side: VmHWM and
+    ``max_memory_allocated`` are per process)."""
+    procs = {}
     for arm in ARMS:
         cmd = [sys.executable, osp.abspath(__file__), '--arm', arm, '--batch', str(args.batch),
                '--img-size', str(args.img_size), '--threads', str(args.threads), '--device',
-               args.device, '--seed', str(args.seed)] + (['--amp', args.amp] if args.amp else
-                                                         []) + (['--tiny'] if args.tiny else [])
-        proc = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, check=True)
-        out[arm] = json.loads(proc.stdout.strip().splitlines()[-1])
+               args.device, '--seed', str(args.seed)] + (['--amp', args.amp] if args.amp else [])
+        cmd += [f'--{k.replace("_", "-")}' for k in ('tiny', 'fused_adamw') if getattr(args, k)]
+        procs[arm] = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+    out = {}
+    for arm, proc in procs.items():
+        stdout = proc.communicate()[0]
+        if proc.returncode:
+            raise RuntimeError(f'memory run of {arm} failed ({proc.returncode})')
+        out[arm] = json.loads(stdout.strip().splitlines()[-1])
     return out
 
 
@@ -238,6 +240,11 @@ def benchmark(args) -> dict:
     arms = {arm: (*build(arm, args), *make_batch(arm, args)) for arm in ARMS}
     n = args.matmul_size
     a, b = (torch.randn(n, n, device=args.device) for _ in range(2))
+
+    def matmul():
+        for _ in range(3):
+            torch.mm(a, b)
+
     flops = {}
     for arm in ARMS:  # warm-up; its first step counts the FLOPs
         with FlopCounterMode(display=False, custom_mapping=SDPA_CPU_FLOPS) as counter:
@@ -246,57 +253,76 @@ def benchmark(args) -> dict:
     for _ in range(args.warmup - 1):
         for arm in ARMS:
             train_step(*arms[arm])
-    timed_matmul(a, b, args.device)
-    times = {arm: [] for arm in ARMS}
-    matmul = []
-    for i in range(args.steps):  # ABAB..., the reference matmul between the pairs
+    matmul()
+    times = {arm: [] for arm in ARMS + ('matmul', )}  # (wall, cpu) pairs
+    for i in range(args.steps):  # ABBA..., the reference matmul between the pairs
         for arm in (ARMS if i % 2 == 0 else ARMS[::-1]):
-            times[arm].append(timed_step(arms[arm], args.device))
-        matmul.append(timed_matmul(a, b, args.device))
-    matmul_fps = median(matmul)
+            times[arm].append(timed(lambda: train_step(*arms[arm]), args.device))
+        times['matmul'].append(timed(matmul, args.device))
+    mm_flops = 3 * 2 * n**3
+    mm_fps = median(mm_flops / w for w, _ in times['matmul'])
+    mm_fps_cpu = median(mm_flops / c for _, c in times['matmul'])
     res = dict(setup=dict(batch=args.batch, img_size=args.img_size, steps=args.steps,
                           warmup=args.warmup, threads=torch.get_num_threads(),
-                          device=args.device, amp=args.amp, tiny=args.tiny,
-                          mask_ratio=MASK_RATIO, torch=torch.__version__,
+                          device=args.device, amp=args.amp, fused_adamw=args.fused_adamw,
+                          tiny=args.tiny, mask_ratio=MASK_RATIO, torch=torch.__version__,
                           device_name=(torch.cuda.get_device_name() if args.device == 'cuda'
                                        else f'{os.cpu_count()} CPU cores')),
-               matmul=dict(size=n, flops_per_s=matmul_fps, all_flops_per_s=matmul))
+               matmul=dict(size=n, flops_per_s=mm_fps, flops_per_cpu_s=mm_fps_cpu))
     for arm in ARMS:
-        model = arms[arm][0]
-        step = median(times[arm])
-        res[arm] = dict(params=sum(p.numel() for p in model.parameters()),
-                        step_s=step, all_step_s=times[arm], train_flops=flops[arm],
-                        flops_per_s=flops[arm] / step, flops_fraction=flops[arm] / step /
-                        matmul_fps, **memory[arm])
+        wall, cpu = (list(x) for x in zip(*times[arm]))
+        step, step_cpu = median(wall), median(cpu)
+        res[arm] = dict(params=sum(p.numel() for p in arms[arm][0].parameters()),
+                        step_s=step, all_step_s=wall, cpu_s=step_cpu, all_cpu_s=cpu,
+                        train_flops=flops[arm], flops_per_s=flops[arm] / step,
+                        flops_fraction=flops[arm] / step / mm_fps,
+                        flops_fraction_cpu=flops[arm] / step_cpu / mm_fps_cpu, **memory[arm])
+    m, e = res['mask3d'], res['mae']
+    res['info'] = dict(  # load-robust variants of the time ratio, not checked
+        paired_time_ratio=median(x / y for x, y in zip(m['all_step_s'], e['all_step_s'])),
+        fastest_time_ratio=min(m['all_step_s']) / min(e['all_step_s']),
+        cpu_time_ratio=m['cpu_s'] / e['cpu_s'])
     res['checks'] = dict(
-        time_ratio=check('time_ratio', res['mask3d']['step_s'] / res['mae']['step_s']),
-        memory_ratio=check('memory_ratio',
-                           res['mask3d']['memory_bytes'] / res['mae']['memory_bytes']),
-        flops_fraction=check('flops_fraction', res['mask3d']['flops_fraction']))
+        time_ratio=check('time_ratio', m['step_s'] / e['step_s']),
+        memory_ratio=check('memory_ratio', m['memory_bytes'] / e['memory_bytes']),
+        flops_fraction=check('flops_fraction', m['flops_fraction']))
     return res
 
 
 def print_table(res: dict) -> None:
     s, m, e, c = res['setup'], res['mask3d'], res['mae'], res['checks']
+    mm = res['matmul']
     print(f"\nMask3D vs MAE train step: batch {s['batch']}, {s['img_size']}x{s['img_size']}, "
           f"{s['device']} ({s['device_name']}, {s['threads']} threads), amp={s['amp']}, "
-          f"torch {s['torch']}, {s['steps']} timed steps each")
-    rows = [
-        ('params (M)', m['params'] / 1e6, e['params'] / 1e6, None),
-        ('step time (s, median)', m['step_s'], e['step_s'], 'time_ratio'),
-        ('memory (MiB)', m['memory_bytes'] / 2**20, e['memory_bytes'] / 2**20, 'memory_ratio'),
-        ('FLOPs / step (G)', m['train_flops'] / 1e9, e['train_flops'] / 1e9, None),
-        ('achieved GFLOP/s', m['flops_per_s'] / 1e9, e['flops_per_s'] / 1e9, None),
-        (f"fraction of matmul ({res['matmul']['flops_per_s'] / 1e9:.1f} GFLOP/s)",
-         m['flops_fraction'], e['flops_fraction'], 'flops_fraction'),
+          f"fused AdamW={s['fused_adamw']}, torch {s['torch']}, {s['steps']} timed steps each")
+    rows = [  # name, Mask3D, MAE, value (Mask3D / MAE or Mask3D's), checked key
+        ('params (M)', m['params'] / 1e6, e['params'] / 1e6, m['params'] / e['params'], None),
+        ('step time (s, median)', m['step_s'], e['step_s'], None, 'time_ratio'),
+        ('  median of the paired ratios', None, None, res['info']['paired_time_ratio'], None),
+        ('  fastest step', min(m['all_step_s']), min(e['all_step_s']),
+         res['info']['fastest_time_ratio'], None),
+        ('step CPU time (s, median)', m['cpu_s'], e['cpu_s'], res['info']['cpu_time_ratio'],
+         None),
+        ('memory (MiB)', m['memory_bytes'] / 2**20, e['memory_bytes'] / 2**20, None,
+         'memory_ratio'),
+        ('FLOPs / step (G)', m['train_flops'] / 1e9, e['train_flops'] / 1e9,
+         m['train_flops'] / e['train_flops'], None),
+        ('achieved GFLOP/s', m['flops_per_s'] / 1e9, e['flops_per_s'] / 1e9, None, None),
+        (f"fraction of matmul ({mm['flops_per_s'] / 1e9:.1f} GFLOP/s)", m['flops_fraction'],
+         e['flops_fraction'], None, 'flops_fraction'),
+        (f"  by CPU time ({mm['flops_per_cpu_s'] / 1e9:.1f} GFLOP/CPU-s)",
+         m['flops_fraction_cpu'], e['flops_fraction_cpu'], m['flops_fraction_cpu'], None),
     ]
-    print(f"{'':42}{'Mask3D':>10}{'MAE':>10}{'check':>10}{'target':>10}  result")
-    for name, vm, ve, key in rows:
-        line = f'{name:42}{vm:10.3f}{ve:10.3f}'
+    fmt = lambda v: f'{v:10.3f}' if v is not None else ' ' * 10  # noqa: E731
+    print(f"{'':44}{'Mask3D':>10}{'MAE':>10}{'value':>10}{'target':>10}  result")
+    for name, vm, ve, value, key in rows:
+        line = f'{name:44}{fmt(vm)}{fmt(ve)}'
         if key:
             ck = c[key]
             line += f"{ck['value']:10.3f}{ck['target']:>10}  {'PASS' if ck['passed'] else 'FAIL'}"
-        print(line)
+        else:
+            line += fmt(value)
+        print(line.rstrip())
 
 
 def main(argv=None) -> None:
@@ -304,6 +330,7 @@ def main(argv=None) -> None:
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     init_default_scope('mmpretrain')
+    MMLogger.get_instance('benchmark_mask3d_vs_mae', log_level='WARNING')  # no init_weights log
     if args.arm:
         print(json.dumps(run_arm(args)))
         return

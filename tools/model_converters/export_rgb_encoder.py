@@ -30,7 +30,10 @@ def main() -> None:
     parser.add_argument('out', help='output .pth (tensors only)')
     args = parser.parse_args()
     ckpt = CheckpointLoader.load_checkpoint(args.checkpoint, map_location='cpu')
-    state_dict = extract_rgb_encoder(ckpt.get('state_dict', ckpt))
+    try:
+        state_dict = extract_rgb_encoder(ckpt.get('state_dict', ckpt))
+    except KeyError as e:
+        raise KeyError(f'{args.checkpoint}: {e.args[0]}') from None
     os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
     torch.save(dict(state_dict=state_dict), args.out)
     n = sum(v.numel() for v in state_dict.values())

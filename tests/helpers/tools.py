@@ -1,0 +1,111 @@
+"""Helpers of the tool and robustness tests: tiny pre-training configs, tool subprocesses."""
+import mask3d_mm  # noqa: F401,I001  (first: compat patches)
+
+import json
+import os
+import os.path as osp
+import subprocess
+import sys
+from typing import Dict, List, Optional
+
+from mmengine.config import Config
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+HERE = osp.dirname(osp.abspath(__file__))  # holds tool_test_hooks.py
+PRETRAIN_CONFIG = osp.join(REPO, 'configs/mask3d/vit-tiny_synthetic.py')
+CROP = (64, 96)
+
+
+def tiny_pretrain_cfg(data_root: str, max_iters: int = 4, ckpt_interval: int = 4,
+                      batch_size: int = 2, hooks: Optional[List[dict]] = None,
+                      validate: bool = False) -> Config:
+    """The synthetic pre-training config, smaller (64x96 crops, iteration-based, no workers).
+
+    ``hooks`` are test hooks of ``tool_test_hooks`` (imported through ``custom_imports``);
+    ``validate`` keeps the validation split and metric (validated at the end only).
+    """
+    cfg = Config.fromfile(PRETRAIN_CONFIG)
+    cfg.model.backbone.img_size = CROP
+    cfg.model.depth_encoder.img_size = CROP
+    for loader in ('train_dataloader', 'val_dataloader'):
+        dl = cfg[loader]
+        dl.update(batch_size=batch_size, num_workers=0, persistent_workers=False)
+        dl.dataset.update(data_root=data_root, ann_file='')
+        for t in dl.dataset.pipeline:
+            if 'scale' in t:
+                t.scale = CROP
+    cfg.val_dataloader.dataset.frame_skip = 1
+    cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=10**6)
+    if not validate:
+        cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
+    cfg.param_scheduler = [dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0,
+                                end=max_iters)]
+    cfg.optim_wrapper.optimizer.lr = 2e-3
+    cfg.log_processor = dict(window_size=1, by_epoch=False)  # each iteration's own loss
+    cfg.default_hooks.logger = dict(type='LoggerHook', interval=1)
+    cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=ckpt_interval,
+                                        by_epoch=False)
+    cfg.custom_hooks = list(hooks or [])
+    if hooks:
+        cfg.custom_imports = dict(imports=['mask3d_mm', 'tool_test_hooks'],
+                                  allow_failed_imports=False)
+    cfg.randomness = dict(seed=0)
+    return cfg
+
+
+def write_cfg(cfg: Config, path: str) -> str:
+    cfg.dump(path)
+    return path
+
+
+def tool_env(**extra: str) -> Dict[str, str]:
+    """Environment of a tool subprocess: the test hooks importable, one thread per process,
+    CPU only (2 ranks on a 1-GPU machine would fail; CPU runs are deterministic)."""
+    env = dict(os.environ)
+    env['PYTHONPATH'] = os.pathsep.join(p for p in (HERE, REPO, env.get('PYTHONPATH')) if p)
+    env.update(OMP_NUM_THREADS='1', MKL_NUM_THREADS='1', PYTHON=sys.executable,
+               PYTHONWARNINGS='ignore', CUDA_VISIBLE_DEVICES='')
+    env.update(extra)
+    return env
+
+
+def run(cmd: List[str], cwd: str = REPO, timeout: float = 180,
+        **env: str) -> subprocess.CompletedProcess:
+    """Run a tool; ``cwd``: where mmengine may leave files (e.g. ``.dist_test/``)."""
+    return subprocess.run(cmd, cwd=cwd, env=tool_env(**env), capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def read_scalars(work_dir: str) -> Dict[int, dict]:
+    """Per-iteration training scalars (loss, lr, ...) of every run in ``work_dir``, by iteration;
+    a later run (a resume) overrides the iterations it logged again."""
+    out: Dict[int, dict] = {}
+    runs = sorted(d for d in os.listdir(work_dir)
+                  if osp.isfile(osp.join(work_dir, d, 'vis_data', 'scalars.json')))
+    for d in runs:
+        with open(osp.join(work_dir, d, 'vis_data', 'scalars.json')) as f:
+            for line in f:
+                rec = json.loads(line)
+                if 'loss' in rec:
+                    out[rec['step']] = rec
+    return out
+
+
+def free_port() -> int:
+    import socket
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+def run_tool_main(tool: str, *argv: str):
+    """Run ``tools/<tool>.py``'s ``main()`` in this process with ``argv`` (faster than a
+    subprocess: the stack is imported already); returns what ``main()`` returns."""
+    import importlib.util
+    from unittest import mock
+    path = osp.join(REPO, 'tools', f'{tool}.py')
+    spec = importlib.util.spec_from_file_location(f'mask3d_mm_tool_{osp.basename(tool)}', path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    with mock.patch.object(sys, 'argv', [path, *argv]):
+        return module.main()

@@ -1,0 +1,41 @@
+"""Smoke test of tools/analysis_tools/benchmark_mask3d_vs_mae.py with tiny models."""
+import mask3d_mm  # noqa: F401,I001  (first: compat patches)
+
+import importlib.util
+import json
+import os.path as osp
+
+import torch
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+SCRIPT = osp.join(REPO, 'tools/analysis_tools/benchmark_mask3d_vs_mae.py')
+
+
+def load_script():
+    spec = importlib.util.spec_from_file_location('benchmark_mask3d_vs_mae', SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_tiny_benchmark_writes_positive_results(tmp_path, capsys):
+    out = tmp_path / 'bench.json'
+    threads = torch.get_num_threads()
+    try:  # in this process (saves an import); the memory arms still run as subprocesses
+        load_script().main(['--tiny', '--warmup', '1', '--steps', '1', '--threads', '1',
+                            '--json', str(out)])
+    finally:
+        torch.set_num_threads(threads)
+    assert 'step time' in capsys.readouterr().out
+    res = json.loads(out.read_text())
+    assert res['setup']['img_size'] == 64 and res['setup']['tiny']
+    assert res['matmul']['flops_per_s'] > 0
+    for arm in ('mask3d', 'mae'):
+        for key in ('params', 'step_s', 'train_flops', 'flops_per_s', 'flops_fraction',
+                    'memory_bytes', 'peak_bytes'):
+            assert res[arm][key] > 0, (arm, key)
+        assert len(res[arm]['all_step_s']) == 1
+    for key in ('time_ratio', 'memory_ratio', 'flops_fraction'):
+        check = res['checks'][key]
+        assert check['value'] > 0 and isinstance(check['passed'], bool)
+        assert check['target'].startswith(('<=', '>='))

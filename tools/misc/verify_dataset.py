@@ -1,0 +1,112 @@
+"""Find every frame that a run would fail to read, before the run.
+
+    python tools/misc/verify_dataset.py CONFIG [--phase train] [--num-process 4]
+        [--out-path bad_frames.txt] [--cfg-options key=value ...]
+
+Builds the dataset of ``--phase`` (its own checks run first: missing files, empty data root, ...),
+then reads every frame through the file-loading transforms of its pipeline
+(``LoadImageFromFile``, ``LoadAnnotations``, ``mask3d_mm.LoadDepthFromFile``, with all their checks:
+corrupt files, 8-bit or all-invalid depth, color/depth aspect mismatch, ...). Prints one line per
+bad frame (its file and the problem), writes them to ``--out-path`` and exits with status 1 when
+there is any. See docs/robustness.md.
+"""
+import argparse
+import os.path as osp
+import sys
+from typing import List, Optional, Tuple
+
+try:
+    import mask3d_mm  # noqa: F401  (first: compat patches, registries)
+except ImportError:  # running from a checkout that is not installed
+    sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+    import mask3d_mm  # noqa: F401
+
+import torch
+from mmcv.transforms import LoadAnnotations, LoadImageFromFile
+from mmengine.config import Config, DictAction
+from mmengine.registry import DATASETS, init_default_scope
+
+from mask3d_mm.datasets.transforms import LoadDepthFromFile
+
+FILE_LOADERS = (LoadImageFromFile, LoadAnnotations, LoadDepthFromFile)
+_FILE_KEYS = ('img_path', 'depth_path', 'seg_map_path', 'instance_path')
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description='Find the frames that fail to load')
+    parser.add_argument('config', help='config file path')
+    parser.add_argument('--phase', default='train', choices=['train', 'val', 'test'],
+                        help='which dataloader of the config to verify (default: train)')
+    parser.add_argument('--num-process', type=int, default=1,
+                        help='processes reading the files (default: 1)')
+    parser.add_argument('--out-path', help='also write the bad frames to this file')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override settings of the config, as key=value pairs')
+    return parser.parse_args()
+
+
+class _ReadFrames(torch.utils.data.Dataset):
+    """Item i: ``(file of frame i, None or the error that reading it raises)``."""
+
+    def __init__(self, dataset) -> None:
+        self.dataset = dataset
+        transforms = list(dataset.pipeline.transforms)
+        last = max((i for i, t in enumerate(transforms) if isinstance(t, FILE_LOADERS)),
+                   default=-1)
+        if last < 0:
+            raise ValueError(f'the pipeline of {type(dataset).__name__} reads no file '
+                             f'({", ".join(type(t).__name__ for t in transforms)})')
+        self.transforms = transforms[:last + 1]
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, i: int) -> Tuple[str, Optional[str]]:
+        data = self.dataset.get_data_info(i)
+        name = str(data.get('img_path', f'frame {i}'))
+        files = [str(data[k]) for k in _FILE_KEYS if k in data]
+        try:
+            for t in self.transforms:
+                data = t(data)
+                if data is None:
+                    return name, (f'{type(t).__name__} returned None (an unreadable file) '
+                                  f'[files: {", ".join(files)}]')
+        except Exception as e:  # report every problem, whatever raised it
+            error = f'{type(e).__name__}: {e}'
+            if not any(f in error for f in files):  # e.g. upstream errors without the file
+                error += f' [files: {", ".join(files)}]'
+            return name, error
+        return name, None
+
+
+def verify(cfg: Config, phase: str, num_process: int = 1) -> Tuple[int, List[str]]:
+    """Read every frame of ``phase``; returns the number of frames and the problems."""
+    init_default_scope(cfg.get('default_scope', 'mmengine'))
+    dataset = DATASETS.build(cfg[f'{phase}_dataloader'].dataset)
+    loader = torch.utils.data.DataLoader(
+        _ReadFrames(dataset), batch_size=None, num_workers=num_process if num_process > 1 else 0)
+    problems = [f'{name}: {" ".join(error.split())}' for name, error in loader  # one line each
+                if error is not None]
+    return len(dataset), problems
+
+
+def main() -> None:
+    args = parse_args()
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    if cfg.get(f'{args.phase}_dataloader') is None:
+        raise ValueError(f'{args.config} has no {args.phase}_dataloader')
+    total, problems = verify(cfg, args.phase, args.num_process)
+    for line in problems:
+        print(line)
+    if args.out_path:
+        with open(args.out_path, 'w') as f:
+            f.writelines(line + '\n' for line in problems)
+    print(f'{len(problems)} bad frame(s) out of {total} in the {args.phase} set of {args.config}')
+    if problems:
+        sys.exit(1)
+
+
+if __name__ == '__main__':
+    main()

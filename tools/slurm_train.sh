@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Training on a Slurm cluster, one task per GPU.
+#   [GPUS=8] [GPUS_PER_NODE=8] [CPUS_PER_TASK=5] [SRUN_ARGS="..."] \
+#   bash tools/slurm_train.sh PARTITION JOB_NAME CONFIG [WORK_DIR] [tools/train.py arguments]
+# GPUS / GPUS_PER_NODE tasks over GPUS / GPUS_PER_NODE nodes. PYTHON picks the interpreter.
+set -e
+if [ $# -lt 3 ]; then
+    echo "usage: $0 PARTITION JOB_NAME CONFIG [WORK_DIR] [train.py arguments]" >&2
+    exit 2
+fi
+PARTITION=$1
+JOB_NAME=$2
+CONFIG=$3
+shift 3
+WORK_DIR=()
+if [ $# -gt 0 ] && [[ $1 != -* ]]; then  # an optional WORK_DIR before the options
+    WORK_DIR=(--work-dir "$1")
+    shift
+fi
+GPUS=${GPUS:-8}
+GPUS_PER_NODE=${GPUS_PER_NODE:-8}
+CPUS_PER_TASK=${CPUS_PER_TASK:-5}
+TOOLS=$(cd "$(dirname "$0")" && pwd)
+
+# SRUN_ARGS is split on spaces on purpose (several srun options)
+PYTHONPATH="$TOOLS/..${PYTHONPATH:+:$PYTHONPATH}" \
+srun -p "$PARTITION" \
+    --job-name="$JOB_NAME" \
+    --gres=gpu:"$GPUS_PER_NODE" \
+    --ntasks="$GPUS" \
+    --ntasks-per-node="$GPUS_PER_NODE" \
+    --cpus-per-task="$CPUS_PER_TASK" \
+    --kill-on-bad-exit=1 \
+    ${SRUN_ARGS:-} \
+    "${PYTHON:-python}" -u "$TOOLS/train.py" "$CONFIG" "${WORK_DIR[@]}" --launcher slurm "$@"

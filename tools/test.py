@@ -1,0 +1,157 @@
+"""Test (evaluate) a checkpoint with any mask3d_mm config: pre-training, MMSeg or MMDet.
+
+The config's ``default_scope`` decides which library's conventions apply. Pre-training configs
+have no test split: their ``val_dataloader`` and ``val_evaluator`` (the depth reconstruction
+metric) are used.
+
+    python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out FILE] [--out-item pred]
+        [--cfg-options key=value ...] [--launcher pytorch]
+    bash tools/dist_test.sh CONFIG CHECKPOINT NGPUS [args]   # torchrun; gloo without CUDA
+
+``--out`` writes the metrics (``--out-item metrics``, default; .json or .yaml) or the predictions
+of every sample (``--out-item pred``): a tensors-only file that loads with
+``torch.load(FILE, weights_only=True)``.
+"""
+import argparse
+import os
+import os.path as osp
+import sys
+import warnings
+from typing import Any, Optional, Sequence
+
+try:
+    import mask3d_mm  # noqa: F401  (first: compat patches, registries)
+except ImportError:  # running from a checkout that is not installed
+    sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+    import mask3d_mm  # noqa: F401
+
+import mmengine
+import numpy as np
+import torch
+from mmengine.config import Config, DictAction
+from mmengine.evaluator import BaseMetric
+from mmengine.registry import RUNNERS
+from mmengine.runner import Runner
+from mmengine.structures import BaseDataElement
+
+from mask3d_mm.engine.runtime import check_cfg_options, setup_cpu_distributed
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description='Test (and evaluate) a model (mask3d_mm)')
+    parser.add_argument('config', help='test config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('--work-dir', help='the dir to save logs and metrics')
+    parser.add_argument('--out', help='write the metrics or the predictions to this file')
+    parser.add_argument('--out-item', choices=['metrics', 'pred'], default='metrics',
+                        help='what --out holds (default: metrics)')
+    parser.add_argument(
+        '--cfg-options', nargs='+', action=DictAction,
+        help='override settings of the config, as key=value pairs')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
+                        default='none', help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args()
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return args
+
+
+_DROP = object()
+
+
+def _tensors_only(obj: Any, dropped: set) -> Any:
+    """``obj`` with numpy turned into tensors and anything else that is not plain data dropped
+    (its type name goes to ``dropped``), so that the file loads with ``weights_only=True``."""
+    if isinstance(obj, BaseDataElement):
+        obj = obj.to_dict()
+    if isinstance(obj, torch.Tensor):
+        return obj.detach().cpu()
+    if isinstance(obj, np.ndarray) and obj.dtype != object:
+        return torch.from_numpy(np.ascontiguousarray(obj))
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if obj is None or isinstance(obj, (str, int, float, bool)):
+        return obj
+    if isinstance(obj, dict):
+        out = {}
+        for k, v in obj.items():
+            v = _tensors_only(v, dropped)
+            if v is not _DROP:
+                out[str(k)] = v
+        return out
+    if isinstance(obj, (list, tuple)):
+        items = [_tensors_only(v, dropped) for v in obj]
+        if any(v is _DROP for v in items):
+            return _DROP
+        return tuple(items) if isinstance(obj, tuple) else items
+    dropped.add(type(obj).__name__)
+    return _DROP
+
+
+class DumpPredictions(BaseMetric):
+    """Gather the predictions of all ranks; rank 0 saves them as a tensors-only file.
+
+    mmengine's ``DumpResults`` pickles arbitrary objects; this file holds dicts, lists, tensors
+    and plain values only, so it loads with ``torch.load(out_file, weights_only=True)``.
+    """
+
+    def __init__(self, out_file: str) -> None:
+        super().__init__(collect_device='cpu')
+        self.out_file = out_file
+        self.dropped: set = set()
+
+    def process(self, data_batch: Any, data_samples: Sequence[dict]) -> None:
+        self.results.extend(_tensors_only(s, self.dropped) for s in data_samples)
+
+    def compute_metrics(self, results: list) -> dict:
+        if self.dropped:
+            warnings.warn(f'--out: values of type {sorted(self.dropped)} are not tensors or '
+                          'plain data and were left out of the predictions file')
+        mmengine.mkdir_or_exist(osp.dirname(osp.abspath(self.out_file)))
+        torch.save(results, self.out_file)
+        return {}
+
+
+def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
+    """Merge the command-line arguments into the config."""
+    cfg.launcher = args.launcher
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir') is None:
+        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+    cfg.load_from = args.checkpoint
+    cfg.resume = False
+    if args.cfg_options is not None:
+        check_cfg_options(cfg, args.cfg_options)
+        cfg.merge_from_dict(args.cfg_options)
+    if cfg.get('test_dataloader') is None:  # pre-training: evaluate on the validation split
+        for key in ('val_dataloader', 'val_evaluator'):
+            if cfg.get(key) is None:
+                raise ValueError(f'{args.config} has neither test_dataloader nor {key}: '
+                                 'nothing to test')
+        cfg.test_dataloader = cfg.val_dataloader
+        cfg.test_evaluator = cfg.val_evaluator
+        cfg.test_cfg = cfg.get('val_cfg') or dict()
+    if args.out is not None and args.out_item == 'metrics' and not args.out.endswith(
+            ('.json', '.yaml', '.yml')):
+        raise ValueError(f'--out {args.out}: metrics are written as .json or .yaml')
+    return cfg
+
+
+def main() -> Optional[dict]:
+    args = parse_args()
+    cfg = merge_args(Config.fromfile(args.config), args)
+    cpu_msg = setup_cpu_distributed(cfg)  # no CUDA + a launcher: gloo (docs/robustness.md)
+    runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
+    if cpu_msg:
+        runner.logger.info(cpu_msg)
+    if args.out is not None and args.out_item == 'pred':
+        runner.test_evaluator.metrics.append(DumpPredictions(args.out))
+    metrics = runner.test()
+    if args.out is not None and args.out_item == 'metrics' and runner.rank == 0:
+        mmengine.dump(metrics, args.out)
+    return metrics
+
+
+if __name__ == '__main__':
+    main()
