@@ -32,3 +32,21 @@ def test_config_builds(path):
         assert model.head.with_normals and model.neck.out_channels == 4
     if 'fusion-concat' in path:
         assert model.neck.fusion == 'concat'
+
+
+def test_readme_backbone_swap_builds(tmp_path):
+    """The README's 'swap the backbone into any mmseg config' snippet builds as written."""
+    import re
+    import mmseg.models  # noqa: F401
+    from mmseg.registry import MODELS
+    readme = open(osp.join(REPO, 'README.md')).read()
+    snippet = re.search(r"```python\n(_base_ = 'mmseg::.*?)```", readme, re.S).group(1)
+    snippet = snippet.replace("checkpoint='mask3d_vit-b.pth'", "checkpoint=None")
+    cfg_file = tmp_path / 'swap.py'
+    cfg_file.write_text(snippet)
+    cfg = Config.fromfile(str(cfg_file))
+    cfg.model.backbone.init_cfg = None
+    with DefaultScope.overwrite_default_scope('mmseg'):
+        model = MODELS.build(cfg.model)
+    assert type(model.backbone).__name__ == 'VisionTransformer'
+    assert len(model.backbone.layers) == 12
