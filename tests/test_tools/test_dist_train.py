@@ -6,6 +6,8 @@ import os.path as osp
 
 import pytest
 import torch
+
+from mask3d_mm.compat import load_local_checkpoint
 from mmengine.config import Config
 
 from helpers.tools import REPO, free_port, run, tiny_pretrain_cfg, write_cfg
@@ -37,8 +39,7 @@ def seg_cfg(data_root: str, iters: int) -> Config:
 
 @pytest.mark.parametrize('make_cfg', [
     pretrain_cfg,
-    pytest.param(seg_cfg, marks=pytest.mark.skipif(not osp.isfile(SEG_CONFIG),
-                                                   reason='no tiny mmseg config')),
+    seg_cfg,
 ], ids=['mask3d-pretrain', 'mmseg-upernet-finetune'])
 def test_two_cpu_ranks_train_one_model(make_cfg, synthetic_scannet, tmp_path):
     iters = 3
@@ -75,7 +76,7 @@ def test_two_cpu_ranks_train_one_model(make_cfg, synthetic_scannet, tmp_path):
         f'iter_{iters}.pth']
     with open(osp.join(work_dir, 'last_checkpoint')) as f:
         assert f.read().strip().endswith(f'iter_{iters}.pth')
-    ckpt = torch.load(osp.join(work_dir, f'iter_{iters}.pth'), weights_only=False)['state_dict']
+    ckpt = load_local_checkpoint(osp.join(work_dir, f'iter_{iters}.pth'))['state_dict']
     states = {(r, w): torch.load(osp.join(work_dir, f'rank{r}_{w}.pth'), weights_only=True)
               for r in (0, 1) for w in ('before', 'after')}
     for key, value in states[0, 'after'].items():

@@ -7,6 +7,8 @@ import sys
 
 import torch
 
+from mask3d_mm.compat import load_local_checkpoint
+
 from helpers.tools import REPO, read_scalars, run, tiny_pretrain_cfg, tool_env, write_cfg
 
 TRAIN = osp.join(REPO, 'tools/train.py')
@@ -51,6 +53,6 @@ def test_kill_and_resume_continues_exactly(synthetic_scannet, tmp_path):
     assert len({want[it]['lr'] for it in want}) == 8  # the lr really changes every iteration
     assert _batches(run_dir) == _batches(ref)  # the data order continued, across the epoch end
 
-    a = torch.load(osp.join(ref, 'iter_8.pth'), weights_only=False)['state_dict']
-    b = torch.load(osp.join(run_dir, 'iter_8.pth'), weights_only=False)['state_dict']
+    a = load_local_checkpoint(osp.join(ref, 'iter_8.pth'))['state_dict']
+    b = load_local_checkpoint(osp.join(run_dir, 'iter_8.pth'))['state_dict']
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)

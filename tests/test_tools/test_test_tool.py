@@ -40,7 +40,6 @@ def test_pretrain_config_single_and_two_ranks(tiny_pretrain_run, tmp_path):
     assert all(isinstance(p['rgb_mask'], torch.Tensor) for p in preds)
 
 
-@pytest.mark.skipif(not osp.isfile(SEG_CONFIG), reason='no tiny mmseg config')
 def test_mmseg_config(synthetic_scannet, tmp_path):
     """The same tool on an mmseg config: its default_scope and test split decide."""
     from mmengine.registry import init_default_scope
