@@ -11,34 +11,20 @@ import torch
 from mmengine.config import Config
 from mmengine.runner import Runner
 
+from helpers.tools import CROP, tiny_pretrain_cfg
+
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-CONFIG = osp.join(REPO, 'configs/mask3d/vit-tiny_synthetic.py')
-CROP = (64, 96)
 
 
 def tiny_cfg(data_root: str, work_dir: str, max_iters: int = 24) -> Config:
-    """The synthetic config, smaller still: 64x96 crops, batch 4, iteration-based."""
-    cfg = Config.fromfile(CONFIG)
+    """The shared tiny pre-training config (64x96 crops, iteration-based), batch 4, validating
+    at the end, a checkpoint half-way, the reconstruction panels hook."""
+    cfg = tiny_pretrain_cfg(data_root, max_iters=max_iters, ckpt_interval=max(1, max_iters // 2),
+                            batch_size=4, validate=True)
     cfg.work_dir = work_dir
-    cfg.model.backbone.img_size = CROP
-    cfg.model.depth_encoder.img_size = CROP
-    for loader in ('train_dataloader', 'val_dataloader'):
-        dl = cfg[loader]
-        dl.update(batch_size=4, num_workers=0, persistent_workers=False)
-        dl.dataset.update(data_root=data_root, ann_file='')
-        for t in dl.dataset.pipeline:
-            if 'scale' in t:
-                t.scale = CROP
-    cfg.val_dataloader.dataset.frame_skip = 1
-    cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=max_iters)
     cfg.param_scheduler = [dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0,
                                 end=4)]
-    cfg.optim_wrapper.optimizer.lr = 2e-3
-    cfg.default_hooks.logger = dict(type='LoggerHook', interval=1)
-    cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=max_iters // 2,
-                                        by_epoch=False)
     cfg.custom_hooks = [dict(type='mask3d_mm.DepthReconstructionVisHook', num_samples=2)]
-    cfg.randomness = dict(seed=0)
     cfg.resume = False
     return cfg
 
