@@ -34,7 +34,8 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 from mmengine.structures import BaseDataElement
 
-from mask3d_mm.engine.runtime import check_cfg_options, setup_cpu_distributed
+from mask3d_mm.engine.runtime import (check_cfg_options, setup_cpu_distributed,
+                                      teardown_distributed)
 
 
 def parse_args() -> argparse.Namespace:
@@ -150,6 +151,7 @@ def main() -> Optional[dict]:
     metrics = runner.test()
     if args.out is not None and args.out_item == 'metrics' and runner.rank == 0:
         mmengine.dump(metrics, args.out)
+    teardown_distributed()
     return metrics
 
 

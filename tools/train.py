@@ -21,7 +21,8 @@ from mmengine.config import Config, DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
-from mask3d_mm.engine.runtime import check_cfg_options, setup_cpu_distributed
+from mask3d_mm.engine.runtime import (check_cfg_options, setup_cpu_distributed,
+                                      teardown_distributed)
 
 
 def parse_args() -> argparse.Namespace:
@@ -87,6 +88,7 @@ def main() -> None:
     if cpu_msg:
         runner.logger.info(cpu_msg)
     runner.train()
+    teardown_distributed()
 
 
 if __name__ == '__main__':

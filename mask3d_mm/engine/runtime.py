@@ -13,7 +13,7 @@ from mmengine.config import Config
 from mmengine.registry import MODEL_WRAPPERS
 from mmengine.runner import Runner
 
-__all__ = ['setup_cpu_distributed', 'check_cfg_options']
+__all__ = ['setup_cpu_distributed', 'teardown_distributed', 'check_cfg_options']
 
 # top-level keys that mmengine reads besides the Runner's arguments (configs often omit them)
 _RUNNER_EXTRA_KEYS = {
@@ -92,6 +92,19 @@ def setup_cpu_distributed(cfg: Config) -> Optional[str]:
     if num_sync_bn:
         msg += f'; SyncBN -> BN ({num_sync_bn} config entries), broadcast_buffers=True'
     return msg
+
+
+def teardown_distributed() -> None:
+    """Wait for all ranks, then destroy the default process group (no-op when there is none).
+
+    Called at the end of ``tools/train.py`` and ``tools/test.py``. A process that exits with a
+    live gloo process group can abort in the group's destructor ("terminate called without an
+    active exception", SIGABRT) while its peer still finishes, so that torchrun reports a failed
+    run after every rank did its work. torch asks for an explicit ``destroy_process_group``.
+    """
+    if torch_dist.is_available() and torch_dist.is_initialized():
+        torch_dist.barrier()
+        torch_dist.destroy_process_group()
 
 
 def check_cfg_options(cfg: Config, options: Optional[dict]) -> None:
