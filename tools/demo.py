@@ -35,6 +35,16 @@ def run(*args: str) -> None:
     subprocess.run(cmd, cwd=REPO, check=True)
 
 
+def ensure_data(data_root: str, num_scenes: int, frames_per_scene: int) -> None:
+    """Generate the synthetic ScanNet-format set in ``data_root`` unless it is there."""
+    if osp.isfile(osp.join(data_root, 'scannetv2_train.txt')):
+        print(f'{data_root}: found; generate again by deleting the folder', flush=True)
+        return
+    run(osp.join(REPO, 'tools/dataset_converters/generate_synthetic_scannet.py'), data_root,
+        '--num-scenes', str(num_scenes), '--frames-per-scene', str(frames_per_scene),
+        '--workers', str(min(2, os.cpu_count() or 1)))
+
+
 def read_scalars(work_dir: str) -> list:
     logs = sorted(glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json')))
     if not logs:
@@ -80,12 +90,7 @@ def main() -> None:
     pretrain_dir = osp.join(args.work_dir, 'pretrain')
 
     stage(1, f'synthetic ScanNet-format RGB-D data in {data_root}')
-    if osp.isfile(osp.join(data_root, 'scannetv2_train.txt')):
-        print('found; generate again by deleting the folder')
-    else:
-        run(osp.join(REPO, 'tools/dataset_converters/generate_synthetic_scannet.py'), data_root,
-            '--num-scenes', str(args.num_scenes), '--frames-per-scene',
-            str(args.frames_per_scene), '--workers', str(min(2, os.cpu_count() or 1)))
+    ensure_data(data_root, args.num_scenes, args.frames_per_scene)
 
     stage(2, 'Mask3D pre-training of a tiny ViT (CPU)')
     options = [f'train_dataloader.dataset.data_root={data_root}',
