@@ -61,7 +61,7 @@ def plot(records: list, out: str) -> None:
     val = [(r['step'], r) for r in records if 'depth/masked/abs_rel' in r]
     fig, (a, b) = plt.subplots(1, 2, figsize=(10, 3.5))
     a.plot(*zip(*train))
-    a.set(xlabel='iteration', ylabel='train loss (L1 of depth / 10 m)', yscale='log')
+    a.set(xlabel='iteration', ylabel='train loss (L1 of the normalised depth)', yscale='log')
     epochs = [e for e, _ in val]
     for key, label in (('depth/masked/abs_rel', 'Mask3D, masked patches'),
                        ('depth/patch_baseline/abs_rel', 'nearest visible patch'),

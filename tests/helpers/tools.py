@@ -1,6 +1,7 @@
 """Helpers of the tool and robustness tests: tiny pre-training configs, tool subprocesses."""
 import mask3d_mm  # noqa: F401,I001  (first: compat patches)
 
+import importlib.util
 import json
 import os
 import os.path as osp
@@ -109,3 +110,13 @@ def run_tool_main(tool: str, *argv: str):
     spec.loader.exec_module(module)
     with mock.patch.object(sys, 'argv', [path, *argv]):
         return module.main()
+
+
+def load_tool(relpath: str):
+    """Import a script of ``tools/`` (not a package) as a module, e.g.
+    ``load_tool('tools/analysis_tools/compare_pretraining.py')``."""
+    path = osp.join(REPO, relpath)
+    spec = importlib.util.spec_from_file_location(osp.splitext(osp.basename(path))[0], path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

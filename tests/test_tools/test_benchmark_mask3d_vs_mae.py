@@ -1,21 +1,15 @@
 """Smoke test of tools/analysis_tools/benchmark_mask3d_vs_mae.py with tiny models."""
 import mask3d_mm  # noqa: F401,I001  (first: compat patches)
 
-import importlib.util
 import json
-import os.path as osp
 
 import torch
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-SCRIPT = osp.join(REPO, 'tools/analysis_tools/benchmark_mask3d_vs_mae.py')
+from helpers.tools import load_tool
 
 
 def load_script():
-    spec = importlib.util.spec_from_file_location('benchmark_mask3d_vs_mae', SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool('tools/analysis_tools/benchmark_mask3d_vs_mae.py')
 
 
 def test_tiny_benchmark_writes_positive_results(tmp_path, capsys):

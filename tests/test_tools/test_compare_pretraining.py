@@ -1,7 +1,6 @@
 """tools/analysis_tools/compare_pretraining.py end to end, at a size that runs in about two
 minutes: real MMPretrain MAE and Mask3D pre-training, export, mmseg fine-tuning per arm and
 seed, the report."""
-import importlib.util
 import json
 import os.path as osp
 import subprocess
@@ -10,16 +9,13 @@ import sys
 import numpy as np
 import pytest
 
-from helpers.tools import REPO
+from helpers.tools import REPO, load_tool
 
 SCRIPT = osp.join(REPO, 'tools/analysis_tools/compare_pretraining.py')
 
 
 def load_script():
-    spec = importlib.util.spec_from_file_location('compare_pretraining', SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool('tools/analysis_tools/compare_pretraining.py')
 
 
 @pytest.fixture(scope='module')

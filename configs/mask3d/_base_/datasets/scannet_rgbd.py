@@ -14,7 +14,7 @@ train_pipeline = [
     dict(type='mask3d_mm.RGBDRandomResizedCrop', scale=crop_size, crop_ratio_range=(0.2, 1.0)),
     dict(type='mask3d_mm.RGBDRandomFlip', prob=0.5),
     dict(type='mask3d_mm.RGBDMaskGenerator', rgb_mask_ratio=0.75, depth_mask_ratio=0.75,
-         patch_size=patch_size),
+         patch_size=patch_size, complementary=True),
     dict(type='mask3d_mm.PackRGBDInputs', algorithm_keys=['depth', 'rgb_mask', 'depth_mask'],
          meta_keys=meta_keys),
 ]
@@ -25,7 +25,7 @@ val_pipeline = [
     dict(type='mask3d_mm.RGBDResize', scale=crop_size),
     # fixed seed: the same masks at every validation
     dict(type='mask3d_mm.RGBDMaskGenerator', rgb_mask_ratio=0.75, depth_mask_ratio=0.75,
-         patch_size=patch_size, seed=0),
+         patch_size=patch_size, complementary=True, seed=0),
     dict(type='mask3d_mm.PackRGBDInputs', algorithm_keys=['depth', 'rgb_mask', 'depth_mask'],
          meta_keys=meta_keys),
 ]
