@@ -261,7 +261,9 @@ def write_report(summary: Dict[str, dict], cmds: Commands, args: argparse.Namesp
               f'{args.finetune_iters} fine-tuning iterations (last validation); pre-training '
               f'{args.pretrain_epochs} epochs per arm; this invocation took {minutes:.0f} min '
               f'(complete runs are not run again).\n\n'
-              f'{table}\n\n![learning curves](learning_curves.png)\n\n'
+              f'{table}\n\n' +
+              ''.join(f"- Mask3D ({name}): `{' '.join(opts)}`\n" for name, *opts in args.variant) +
+              '\n![learning curves](learning_curves.png)\n\n'
               '```bash\n' + '\n'.join(cmds.lines) + '\n```\n')
     with open(osp.join(args.work_dir, 'results.md'), 'w') as f:
         f.write(report)
