@@ -27,6 +27,7 @@ import json
 import os
 import os.path as osp
 import shlex
+import subprocess
 import sys
 import time
 from typing import Dict, List, Optional, Sequence
@@ -91,7 +92,6 @@ class Commands:
 
     def run(self, *args: str, done: bool = False) -> None:
         """Record the command; run it unless ``done`` (its result exists) or a dry run."""
-        import subprocess
         shown = ' '.join(shlex.quote(osp.relpath(a, REPO) if a.startswith(REPO + os.sep) else a)
                          for a in args)
         self.lines.append('python ' + shown)

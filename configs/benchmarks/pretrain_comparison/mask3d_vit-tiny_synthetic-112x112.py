@@ -9,7 +9,7 @@ model = dict(backbone=dict(img_size=crop_size), depth_encoder=dict(img_size=crop
 
 meta_keys = ('img_path', 'depth_path', 'ori_shape', 'img_shape', 'depth_intrinsics', 'flip')
 mask_cfg = dict(type='mask3d_mm.RGBDMaskGenerator', rgb_mask_ratio=0.75, depth_mask_ratio=0.75,
-                patch_size=16, complementary=True)  # the default masks, as the target
+                patch_size=16, complementary=True)  # the recipe's masks
 pack_cfg = dict(type='mask3d_mm.PackRGBDInputs', algorithm_keys=['depth', 'rgb_mask', 'depth_mask'],
                 meta_keys=meta_keys)
 train_dataloader = dict(dataset=dict(pipeline=[
