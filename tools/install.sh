@@ -50,6 +50,15 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 PY="$VENV/bin/python"
 PIP=("$PY" -m pip --disable-pip-version-check)
+
+# Start-up hook of the environment: PyPI's torchvision is a CUDA build whose ops cannot load
+# beside the CPU torch, which breaks `import mmseg.models` / `mmdet.models` in any process that
+# does not import mask3d_mm first (upstream tools on stock configs). The .pth runs the stdlib-only
+# guard mask3d_mm/_torchvision_guard.py at interpreter start-up (docs/install.md).
+GUARD="$ROOT/mask3d_mm/_torchvision_guard.py"
+SITE="$("$PY" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
+printf '%s\n' "import os, importlib.util as u; p = '$GUARD'; s = os.path.isfile(p) and u.spec_from_file_location('mask3d_mm_torchvision_guard', p); m = s and u.module_from_spec(s); s and s.loader.exec_module(m); s and m.install()" \
+  >"$SITE/mask3d_mm_torchvision_guard.pth"
 STAMP="$VENV/.mask3d_mm_install"
 SIG="$(cat "$ROOT"/requirements/*.txt "$ROOT/setup.py" | sha1sum | cut -c1-16) torch=$TORCH_SPEC $TORCHVISION_SPEC cuda=$MMCV_WITH_CUDA"
 CHECK='import mask3d_mm, mmseg, mmdet, mmpretrain; from mmcv.ops import RoIAlign, nms'
