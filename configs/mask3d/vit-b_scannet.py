@@ -9,12 +9,11 @@ _base_ = [
 ]
 custom_imports = dict(imports=['mask3d_mm'], allow_failed_imports=False)
 
-# ImageNet initialisation of the color ViT (the paper's setting): an mmpretrain ViT-B/16 or MAE
-# checkpoint on local disk, e.g. from mmpretrain's model zoo (see configs/mask3d/README.md).
-# Nothing is downloaded at run time; None trains from scratch.
-imagenet_checkpoint = None
-model = dict(backbone=dict(init_cfg=None if imagenet_checkpoint is None else dict(
-    type='Pretrained', checkpoint=imagenet_checkpoint, prefix='backbone.')))
+# ImageNet / MAE initialisation of the colour ViT (the paper's setting): set
+# model.backbone.init_cfg.checkpoint (in ../_base_/models/mask3d_vit-b-p16.py: None, a random
+# init) to a local mmpretrain ViT-B/16 or MAE checkpoint, in a child config or with
+#   --cfg-options model.backbone.init_cfg.checkpoint=checkpoints/mae_vit-base-p16_in1k.pth
+# The log then says how many tensors were loaded (configs/mask3d/README.md).
 
 # 8 GPUs x 64 = 512 frames per step; MAE's rule lr = 1.5e-4 * batch / 256
 batch_size = 64

@@ -147,10 +147,38 @@ def test_pretrained_missing_file_raises(tmp_path):
         model.init_weights()
 
 
-def test_pretrained_nothing_loaded_raises(tmp_path):
-    path = str(tmp_path / 'vit_in1k.pth')
-    _save_classifier_ckpt(path, (32, 48))
+def test_pretrained_bare_keys_and_none(tmp_path):
+    """An exported encoder (bare VisionTransformer keys) loads although prefix='backbone.';
+    checkpoint=None keeps the random init."""
+    path = str(tmp_path / 'encoder.pth')
+    torch.manual_seed(1)
+    ref = VisionTransformer(arch=TINY, img_size=(32, 48)).state_dict()
+    torch.save(ref, path)
     model = Mask3DViT(arch=TINY, img_size=(32, 48),
-                      init_cfg=dict(type='Pretrained', checkpoint=path))  # prefix forgotten
-    with pytest.raises(RuntimeError, match='no parameter was loaded'):
+                      init_cfg=dict(type='Pretrained', checkpoint=path, prefix='backbone.'))
+    model.init_weights()
+    for k, v in model.state_dict().items():
+        torch.testing.assert_close(v, ref[k], msg=k)
+    scratch = Mask3DViT(arch=TINY, img_size=(32, 48),
+                        init_cfg=dict(type='Pretrained', checkpoint=None, prefix='backbone.'))
+    scratch.init_weights()
+    assert not torch.equal(scratch.layers[0].attn.qkv.weight, ref['layers.0.attn.qkv.weight'])
+
+
+def test_pretrained_foreign_checkpoint_raises(tmp_path):
+    path = str(tmp_path / 'upernet.pth')
+    torch.save(dict(state_dict={'decode_head.conv_seg.weight': torch.zeros(3, 4)}), path)
+    model = Mask3DViT(arch=TINY, img_size=(32, 48),
+                      init_cfg=dict(type='Pretrained', checkpoint=path, prefix='backbone.'))
+    with pytest.raises(RuntimeError, match='no tensor of the encoder.*upernet.pth'):
+        model.init_weights()
+
+
+def test_pretrained_other_arch_raises(tmp_path):
+    path = str(tmp_path / 'vit_wide.pth')
+    wide = dict(TINY, embed_dims=128, feedforward_channels=256)
+    torch.save(VisionTransformer(arch=wide, img_size=(32, 48)).state_dict(), path)
+    model = Mask3DViT(arch=TINY, img_size=(32, 48),
+                      init_cfg=dict(type='Pretrained', checkpoint=path))
+    with pytest.raises(RuntimeError, match='vit_wide.pth does not fit this encoder'):
         model.init_weights()

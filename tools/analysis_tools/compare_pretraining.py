@@ -132,13 +132,9 @@ def pretrain(cmds: Commands, arm: str, args: argparse.Namespace,
     last = osp.join(work_dir, f'epoch_{epochs}.pth')
     base = 'mae' if arm.startswith('mae') and arm != 'mae+mask3d' else 'mask3d'
     config = osp.join(REPO, PRETRAIN_CONFIGS[base])
-    if arm == 'mae+mask3d':  # a config that starts the colour ViT from the MAE export
-        config = osp.join(args.work_dir, 'pretrain', 'mae+mask3d_config.py')
-        os.makedirs(osp.dirname(config), exist_ok=True)
-        with open(config, 'w') as f:
-            f.write(f"_base_ = [{osp.join(REPO, PRETRAIN_CONFIGS['mask3d'])!r}]\n"
-                    "model = dict(backbone=dict(init_cfg=dict(\n    _delete_=True, type='Pretrained', checkpoint="
-                    f"{osp.join(args.work_dir, 'pretrain', 'mae_vit-tiny_rgb-encoder.pth')!r})))\n")
+    if arm == 'mae+mask3d':  # the colour ViT starts from the MAE export (documented route)
+        options = [*options, 'model.backbone.init_cfg.checkpoint='
+                   + osp.join(args.work_dir, 'pretrain', 'mae_vit-tiny_rgb-encoder.pth')]
     splits = ('train', 'val') if base == 'mask3d' else ('train', )
     cmds.run(osp.join(TOOLS, 'train.py'), config, '--work-dir', work_dir, '--cfg-options',
              *schedule_options(epochs), 'randomness.seed=0',

@@ -5,7 +5,7 @@ from typing import List, Optional, Sequence, Tuple, Union
 
 import torch
 from mmengine.logging import print_log
-from mmengine.model.weight_init import initialize
+from mmengine.runner.checkpoint import CheckpointLoader
 from mmpretrain.models import VisionTransformer
 from mmpretrain.models.utils import resize_pos_embed
 
@@ -32,12 +32,12 @@ class Mask3DViT(VisionTransformer):
     ``state_dict()`` loads with ``strict=True`` into ``VisionTransformer`` of the same ``arch``.
 
     Initialisation: as MAE (fixed 2D sin-cos position embedding for the ``img_size`` grid,
-    xavier patch embedding, cls token N(0, 0.02)); then a ``Pretrained`` init_cfg (e.g. ImageNet
-    weights: ``dict(type='Pretrained', checkpoint=path, prefix='backbone.')``) overwrites what
-    the checkpoint holds, position embedding included (a square checkpoint grid is resized to
-    the ``img_size`` grid by ``VisionTransformer``'s load hook). A missing local file raises
-    ``FileNotFoundError`` naming the path; a checkpoint from which no parameter loads (wrong
-    ``prefix`` or key names) raises ``RuntimeError``; a partial load logs a warning.
+    xavier patch embedding, cls token N(0, 0.02)); then a ``Pretrained`` init_cfg with a
+    ``checkpoint`` (ImageNet / MAE weights, the paper's setting:
+    ``dict(type='Pretrained', checkpoint=path, prefix='backbone.')``) overwrites what the
+    checkpoint holds (see :meth:`load_pretrained`); ``checkpoint=None`` keeps the random init
+    and says so in the log. The configs set ``init_cfg.checkpoint=None`` so that a child config
+    or ``--cfg-options model.backbone.init_cfg.checkpoint=PATH`` only has to name the file.
 
     Args:
         arch (str | dict): ViT arch, as ``VisionTransformer``. Defaults to 'b'.
@@ -97,7 +97,7 @@ class Mask3DViT(VisionTransformer):
         return tuple(self.patch_embed.projection.stride)
 
     def init_weights(self) -> None:
-        """MAE-style init, then load a ``Pretrained`` checkpoint (if any) and check it loaded."""
+        """MAE-style init, then load a ``Pretrained`` checkpoint (if one is given)."""
         pretrained = _pretrained_cfgs(self.init_cfg)
         init_cfg = self.init_cfg
         if pretrained:
@@ -116,29 +116,63 @@ class Mask3DViT(VisionTransformer):
         w = self.patch_embed.projection.weight.data
         torch.nn.init.xavier_uniform_(w.view([w.shape[0], -1]))
         torch.nn.init.normal_(self.cls_token, std=.02)
-        if pretrained:
-            self._load_pretrained(pretrained)
-
-    def _load_pretrained(self, pretrained: List[dict]) -> None:
-        """Load ``Pretrained`` init_cfgs; raise if a local file is missing or nothing loads."""
         for cfg in pretrained:
-            ckpt = str(cfg.get('checkpoint'))
-            if '://' not in ckpt and not osp.isfile(osp.expanduser(ckpt)):
-                raise FileNotFoundError(
-                    f'{type(self).__name__}: pretrained checkpoint not found: {ckpt}')
-        before = {n: p.detach().flatten()[:64].clone() for n, p in self.named_parameters()}
-        initialize(self, pretrained)
-        loaded = [n for n, p in self.named_parameters()
-                  if not torch.equal(before[n], p.detach().flatten()[:64])]
-        ckpt_desc = ', '.join(f"{c.get('checkpoint')} (prefix={c.get('prefix')!r})"
-                              for c in pretrained)
-        if not loaded:
-            raise RuntimeError(f'{type(self).__name__}: no parameter was loaded from '
-                               f'{ckpt_desc}; check the checkpoint keys and the prefix.')
-        if len(loaded) < len(before):
-            print_log(f'{type(self).__name__}: {len(before) - len(loaded)} of {len(before)} '
-                      f'parameters unchanged after loading {ckpt_desc}', logger='current',
-                      level=logging.WARNING)
+            if cfg.get('checkpoint') is None:
+                print_log(f'{type(self).__name__}: init_cfg.checkpoint is None: random init '
+                          '(no ImageNet / MAE start)', logger='current')
+            else:
+                self.load_pretrained(cfg['checkpoint'], cfg.get('prefix', 'backbone.'))
+
+    def load_pretrained(self, checkpoint: str, prefix: Optional[str] = 'backbone.') -> None:
+        """Load an mmpretrain ViT / MAE checkpoint into this encoder and log what was loaded.
+
+        Reads through mmengine's ``CheckpointLoader`` (local files and URLs, always
+        ``weights_only=True``, see :mod:`mask3d_mm.compat`). Keys are taken with ``prefix``
+        stripped when the checkpoint has such keys (a classifier / MAE / Mask3D checkpoint),
+        else as they are (an encoder exported by ``export_rgb_encoder.py`` or a bare
+        ``VisionTransformer`` state dict). A square checkpoint grid is resized to the
+        ``img_size`` grid by ``VisionTransformer``'s load hook.
+
+        Raises:
+            FileNotFoundError: a local checkpoint that does not exist.
+            RuntimeError: no tensor of this encoder is in the checkpoint, or shapes differ
+                (another arch), naming the file.
+        """
+        name = type(self).__name__
+        if '://' not in checkpoint and not osp.isfile(osp.expanduser(checkpoint)):
+            raise FileNotFoundError(f'{name}: pretrained checkpoint not found: {checkpoint}')
+        ckpt = CheckpointLoader.load_checkpoint(checkpoint, map_location='cpu')
+        state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else ckpt
+        if not isinstance(state, dict):
+            raise RuntimeError(f'{name}: {checkpoint} holds no state dict ({type(state)})')
+        own = self.state_dict()
+        prefixed = {k[len(prefix):]: v for k, v in state.items()
+                    if prefix and k.startswith(prefix)}
+        if prefixed:
+            used_prefix, state = prefix, prefixed
+        else:
+            used_prefix = ''
+        loadable = [k for k in state if k in own]
+        if not loadable:
+            raise RuntimeError(
+                f'{name}: no tensor of the encoder was found in {checkpoint} (keys tried with '
+                f'prefix {prefix!r} and bare); its keys start with '
+                f'{sorted({k.split(".")[0] for k in state})[:8]}. Expected mmpretrain '
+                'VisionTransformer names (patch_embed.*, layers.N.*, ln1.*).')
+        try:
+            result = self.load_state_dict(state, strict=False)
+        except (RuntimeError, AssertionError) as e:  # the pos_embed resize hook asserts
+            raise RuntimeError(f'{name}: {checkpoint} does not fit this encoder (another '
+                               f'arch or patch size?): {e}') from None
+        missing = list(result.missing_keys)
+        msg = (f'{name}: loaded {len(own) - len(missing)}/{len(own)} tensors from '
+               f'{checkpoint} (prefix {used_prefix!r}); ignored {len(result.unexpected_keys)} '
+               'checkpoint tensors of other modules')
+        if missing:
+            print_log(f'{msg}; NOT in the checkpoint, left at their init: {missing}',
+                      logger='current', level=logging.WARNING)
+        else:
+            print_log(msg, logger='current')
 
     def forward(self, x: torch.Tensor, mask: Optional[torch.Tensor] = None
                 ) -> Union[Tuple[torch.Tensor, ...], Tuple[torch.Tensor, torch.Tensor]]:

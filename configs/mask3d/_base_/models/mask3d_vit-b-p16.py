@@ -10,8 +10,11 @@ model = dict(
         std=[58.395, 57.12, 57.375],
         to_rgb=True),
     # sees only the visible RGB patches; the only part kept after pre-training
+    # init_cfg.checkpoint: an mmpretrain ViT-B/16 / MAE checkpoint (keys 'backbone.*' or bare)
+    # to start from ImageNet as the paper does; None: random (MAE-style) init
     backbone=dict(type='mask3d_mm.Mask3DViT', arch='b', img_size=224, patch_size=16,
-                  drop_path_rate=0.0),
+                  drop_path_rate=0.0,
+                  init_cfg=dict(type='Pretrained', checkpoint=None, prefix='backbone.')),
     # light encoder of the visible depth patches
     depth_encoder=dict(type='mask3d_mm.DepthEncoder', img_size=224, patch_size=16,
                        embed_dims=256, num_layers=4, num_heads=8, max_depth=max_depth),
