@@ -11,6 +11,10 @@ metric) are used.
 ``--out`` writes the metrics (``--out-item metrics``, default; .json or .yaml) or the predictions
 of every sample (``--out-item pred``): a tensors-only file that loads with
 ``torch.load(FILE, weights_only=True)``.
+
+The environment variable ``MASK3D_MM_CFG_OPTIONS`` holds more ``key=value`` pairs (shell-quoted),
+applied after ``--cfg-options``, so they win (docs/tools.md); unknown keys and misspelt
+arguments of hooks and loops fail before the run starts.
 """
 import argparse
 import os
@@ -34,8 +38,8 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 from mmengine.structures import BaseDataElement
 
-from mask3d_mm.engine.runtime import (check_cfg_options, setup_cpu_distributed,
-                                      teardown_distributed)
+from mask3d_mm.engine.runtime import (apply_cfg_options, check_component_args,
+                                      setup_cpu_distributed, teardown_distributed)
 
 
 def parse_args() -> argparse.Namespace:
@@ -122,9 +126,7 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
     cfg.load_from = args.checkpoint
     cfg.resume = False
-    if args.cfg_options is not None:
-        check_cfg_options(cfg, args.cfg_options)
-        cfg.merge_from_dict(args.cfg_options)
+    args.notes = apply_cfg_options(cfg, args.cfg_options)  # then MASK3D_MM_CFG_OPTIONS
     if cfg.get('test_dataloader') is None:  # pre-training: evaluate on the validation split
         for key in ('val_dataloader', 'val_evaluator'):
             if cfg.get(key) is None:
@@ -133,6 +135,7 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
         cfg.test_dataloader = cfg.val_dataloader
         cfg.test_evaluator = cfg.val_evaluator
         cfg.test_cfg = cfg.get('val_cfg') or dict()
+    check_component_args(cfg)
     if args.out is not None and args.out_item == 'metrics' and not args.out.endswith(
             ('.json', '.yaml', '.yml')):
         raise ValueError(f'--out {args.out}: metrics are written as .json or .yaml')
@@ -144,8 +147,8 @@ def main() -> Optional[dict]:
     cfg = merge_args(Config.fromfile(args.config), args)
     cpu_msg = setup_cpu_distributed(cfg)  # no CUDA + a launcher: gloo (docs/robustness.md)
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
-    if cpu_msg:
-        runner.logger.info(cpu_msg)
+    for line in args.notes + ([cpu_msg] if cpu_msg else []):
+        runner.logger.info(line)
     if args.out is not None and args.out_item == 'pred':
         runner.test_evaluator.metrics.append(DumpPredictions(args.out))
     metrics = runner.test()
