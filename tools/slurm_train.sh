@@ -2,7 +2,8 @@
 # Training on a Slurm cluster, one task per GPU.
 #   [GPUS=8] [GPUS_PER_NODE=8] [CPUS_PER_TASK=5] [SRUN_ARGS="..."] \
 #   bash tools/slurm_train.sh PARTITION JOB_NAME CONFIG [WORK_DIR] [tools/train.py arguments]
-# GPUS / GPUS_PER_NODE tasks over GPUS / GPUS_PER_NODE nodes. PYTHON picks the interpreter.
+# GPUS / GPUS_PER_NODE tasks over GPUS / GPUS_PER_NODE nodes. Interpreter: $PYTHON if set, else
+# <repo>/.venv/bin/python (tools/install.sh) if it exists, else python from PATH.
 set -e
 if [ $# -lt 3 ]; then
     echo "usage: $0 PARTITION JOB_NAME CONFIG [WORK_DIR] [train.py arguments]" >&2
@@ -21,6 +22,11 @@ GPUS=${GPUS:-8}
 GPUS_PER_NODE=${GPUS_PER_NODE:-8}
 CPUS_PER_TASK=${CPUS_PER_TASK:-5}
 TOOLS=$(cd "$(dirname "$0")" && pwd)
+# the interpreter: $PYTHON if set, else the project's environment (<repo>/.venv, made by
+# tools/install.sh), else `python` from PATH
+if [ -z "${PYTHON:-}" ] && [ -x "$TOOLS/../.venv/bin/python" ]; then
+    PYTHON="$TOOLS/../.venv/bin/python"
+fi
 
 # SRUN_ARGS is split on spaces on purpose (several srun options)
 PYTHONPATH="$TOOLS/..${PYTHONPATH:+:$PYTHONPATH}" \
