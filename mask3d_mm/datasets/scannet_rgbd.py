@@ -23,6 +23,17 @@ _MODALITIES = {
 }
 
 
+# where a scene's camera files are looked for, in order (relative to the scene folder):
+# scannet_frames_25k and tools/dataset_converters/export_sens.py, then ScanNet's SensReader
+_INTRINSICS_FILES = {
+    cam: ((f'intrinsics_{cam}.txt', ), ('intrinsic', f'intrinsic_{cam}.txt'))
+    for cam in ('color', 'depth')
+}
+_EXTRINSICS_FILES = {cam: ('intrinsic', f'extrinsic_{cam}.txt') for cam in ('color', 'depth')}
+_INTRINSICS_REQUIRED = {'intrinsics': ('color', 'depth'), 'color_intrinsics': ('color', ),
+                        'depth_intrinsics': ('depth', )}
+
+
 def _frame_sort_key(frame_id: str) -> tuple:
     """Numeric order for numeric names (``'100'`` after ``'99'``), else lexicographic."""
     return (0, int(frame_id), frame_id) if frame_id.isdigit() else (1, 0, frame_id)
@@ -30,7 +41,7 @@ def _frame_sort_key(frame_id: str) -> tuple:
 
 @DATASETS.register_module()
 class ScanNetRGBDDataset(BaseDataset):
-    """ScanNet RGB-D frames in the ``scannet_frames_25k`` layout.
+    """ScanNet RGB-D frames in the ``scannet_frames_25k`` or ScanNet ``SensReader`` layout.
 
     ::
 
@@ -44,13 +55,18 @@ class ScanNetRGBDDataset(BaseDataset):
                 intrinsics_color.txt (4x4)
                 intrinsics_depth.txt (4x4)
 
-    The frames of a scene are the union of the file names found in the folders of the required
-    modalities, sorted numerically; ``frame_skip`` keeps every N-th of them. Frames exported by
-    ``tools/dataset_converters/export_sens.py`` use the same layout.
+    Frames exported by ``tools/dataset_converters/export_sens.py`` use the same layout. ScanNet's
+    official exporter (``SensReader/python/reader.py``) writes unpadded names (``color/0.jpg``,
+    ``depth/0.png``, ``pose/0.txt``) and ``intrinsic/intrinsic_{color,depth}.txt``,
+    ``intrinsic/extrinsic_{color,depth}.txt``: read as well. The frames of a scene are the
+    union of the file names found in the folders of the required modalities, sorted
+    numerically (``10`` after ``9``); ``frame_skip`` keeps every N-th of them.
 
     Each data info holds ``img_path``, ``depth_path``, ``scene``, ``frame_id``,
-    ``depth_intrinsics`` and ``color_intrinsics`` (3x3 float32, when the scene's txt files exist)
-    and, when the frame has them, ``seg_map_path``, ``instance_path`` and ``pose`` (4x4 float32
+    ``depth_intrinsics`` and ``color_intrinsics`` (3x3 float32, when the scene has the files;
+    as written, i.e. possibly for another image size: ``AlignColorToDepth`` scales them to the
+    images read), ``color_extrinsics`` / ``depth_extrinsics`` (4x4, SensReader layout) and,
+    when the frame has them, ``seg_map_path``, ``instance_path`` and ``pose`` (4x4 float32
     camera-to-world; ScanNet writes ``-inf`` for frames where tracking failed, kept as is).
 
     Args:
@@ -61,8 +77,12 @@ class ScanNetRGBDDataset(BaseDataset):
         scenes (Sequence[str], optional): scene names, instead of ``ann_file``. Defaults to None.
         frame_skip (int): keep every ``frame_skip``-th frame of each scene. Defaults to 1.
         required (Sequence[str]): modalities a frame must have, from 'color', 'depth',
-            'label', 'instance', 'pose', 'intrinsics' (the scene's two txt files). Optional
-            modalities are added when present. Defaults to ('color', 'depth').
+            'label', 'instance', 'pose', 'intrinsics' (both cameras' intrinsics files),
+            'color_intrinsics', 'depth_intrinsics' (one of them; e.g. the normals target needs
+            the depth camera's). Optional modalities are added when present. A scene lacking
+            required intrinsics fails at build, naming the scene and the files looked for;
+            so does one lacking the intrinsics a pipeline transform requires
+            (``AlignColorToDepth(use_intrinsics='require')``). Defaults to ('color', 'depth').
         skip_incomplete (bool): skip frames lacking a required file (the count is logged)
             instead of raising ``FileNotFoundError``. Defaults to False.
         skip_bad_frames (bool): training only. A frame whose files a loading transform
@@ -98,7 +118,7 @@ class ScanNetRGBDDataset(BaseDataset):
         if not isinstance(frame_skip, int) or frame_skip < 1:
             raise ValueError(f'frame_skip must be a positive int, got {frame_skip!r}')
         required = tuple(required)
-        known = set(_MODALITIES) | {'intrinsics'}
+        known = set(_MODALITIES) | set(_INTRINSICS_REQUIRED)
         unknown = set(required) - known
         if unknown:
             raise ValueError(f'unknown required modalities {sorted(unknown)}; '
@@ -182,6 +202,36 @@ class ScanNetRGBDDataset(BaseDataset):
                     f'scene {name} from {source} not found: {self._join(root, name)}')
         return names
 
+    def _needed_intrinsics(self) -> Dict[str, str]:
+        """Camera ('color' / 'depth') -> who needs its intrinsics (``required`` or a pipeline
+        transform with ``required_intrinsics``)."""
+        needed = {}
+        for key in self.required:
+            for cam in _INTRINSICS_REQUIRED.get(key, ()):
+                needed[cam] = f'required={self.required}'
+        for t in getattr(getattr(self, 'pipeline', None), 'transforms', []):
+            for cam in getattr(t, 'required_intrinsics', ()):
+                needed.setdefault(cam, f"the pipeline's {t!r}")
+        return needed
+
+    def _read_cameras(self, scene: str, scene_dir: str, needed: Dict[str, str]) -> dict:
+        """The scene's ``{color,depth}_intrinsics`` (3x3) and ``_extrinsics`` (4x4) found."""
+        out = {}
+        for cam, candidates in _INTRINSICS_FILES.items():
+            paths = [self._join(scene_dir, *parts) for parts in candidates]
+            path = next((p for p in paths if fileio.exists(p, backend_args=self.backend_args)),
+                        None)
+            if path is not None:
+                out[f'{cam}_intrinsics'] = self._read_matrix(path)[:3, :3].copy()
+            elif cam in needed:
+                raise FileNotFoundError(
+                    f'scene {scene} has no {cam} camera intrinsics, needed by {needed[cam]}: '
+                    f'looked for {" and ".join(paths)}')
+            path = self._join(scene_dir, *_EXTRINSICS_FILES[cam])
+            if fileio.exists(path, backend_args=self.backend_args):
+                out[f'{cam}_extrinsics'] = self._read_matrix(path)
+        return out
+
     # ---- BaseDataset API -----------------------------------------------------------------------
     def load_data_list(self) -> List[dict]:
         """Scan the scene folders.
@@ -193,6 +243,7 @@ class ScanNetRGBDDataset(BaseDataset):
         data_list = []
         missing: Dict[str, int] = {}
         num_skipped = 0
+        needed = self._needed_intrinsics()
         for scene in self._scene_names():
             scene_dir = self._join(self.data_root, scene)
             files = {
@@ -200,13 +251,7 @@ class ScanNetRGBDDataset(BaseDataset):
                 for m, (folder, _, _) in _MODALITIES.items()
             }
 
-            intrinsics = {}
-            for name in ('color', 'depth'):
-                path = self._join(scene_dir, f'intrinsics_{name}.txt')
-                if fileio.exists(path, backend_args=self.backend_args):
-                    intrinsics[f'{name}_intrinsics'] = self._read_matrix(path)[:3, :3].copy()
-                elif 'intrinsics' in self.required:
-                    raise FileNotFoundError(f'required intrinsics file missing: {path}')
+            intrinsics = self._read_cameras(scene, scene_dir, needed)
 
             frame_ids = set()
             for m in self.required:

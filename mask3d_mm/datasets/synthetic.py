@@ -10,6 +10,12 @@ vectorised ray caster from a smoothly moving camera. Per scene ``sceneXXXX_00/``
     pose/NNNNNN.txt       4x4 camera-to-world (camera +x right, +y down, +z forward; world z up)
     intrinsics_color.txt, intrinsics_depth.txt   4x4, each for its own image size
 
+``color_camera='scannet'`` renders through ScanNet's own colour and depth cameras (scene0000_00,
+scaled to the sizes asked for), which differ by a few pixels beyond a resize, with label /
+instance maps in the colour camera as ScanNet's 2D labels are; ``layout='sensreader'`` writes
+what ScanNet's official ``SensReader`` exporter writes (``color/0.jpg``, ``depth/0.png``,
+``pose/0.txt``, ``intrinsic/intrinsic_color.txt`` ...; no labels).
+
 World frame: the room spans ``[0, Lx] x [0, Ly] x [0, Lz]`` (floor at z = 0). Output is
 deterministic: scene ``i`` of ``seed`` is drawn from ``np.random.default_rng([seed, i])``.
 """
@@ -24,7 +30,7 @@ import numpy as np
 
 __all__ = [
     'SCANNET20_NYU40_IDS', 'SYNTHETIC_NYU40_IDS', 'Primitive', 'SyntheticScene', 'make_scene',
-    'scene_name', 'camera_pose', 'scale_intrinsics', 'cast_rays', 'render_frame',
+    'scene_name', 'camera_pose', 'scale_intrinsics', 'scene_cameras', 'cast_rays', 'render_frame',
     'generate_scannet_scene', 'generate_scannet_scenes'
 ]
 
@@ -40,6 +46,12 @@ BOX, CYLINDER = 0, 1
 PLAIN, STRIPES, CHECKER = 0, 1, 2
 CAMERA_MARGIN = 1.0  # m kept free between walls and the camera path
 SCANNET_DEPTH_FOCAL = 577.87  # ScanNet depth camera focal length at 640x480
+# ScanNet scene0000_00's cameras (intrinsic/intrinsic_color.txt at 1296x968, *_depth at 640x480)
+SCANNET_COLOR_K = np.array([[1170.187988, 0, 647.75], [0, 1170.187988, 483.75], [0, 0, 1]])
+SCANNET_COLOR_HW = (968, 1296)
+SCANNET_DEPTH_K = np.array([[577.590698, 0, 318.905426], [0, 578.729797, 242.683609], [0, 0, 1]])
+COLOR_CAMERAS = ('depth', 'scannet')
+LAYOUTS = ('frames25k', 'sensreader')
 _EPS = 1e-4
 
 
@@ -473,8 +485,17 @@ def camera_pose(scene: SyntheticScene, s: float) -> np.ndarray:
 
 
 def scale_intrinsics(k: np.ndarray, sx: float, sy: float) -> np.ndarray:
-    """(3, 3) intrinsics of an image resized by (sx, sy)."""
+    """(3, 3) intrinsics of an image resized by (sx, sy) (corner convention: ``cx' = sx cx``;
+    the default colour camera, kept for byte-identical output)."""
     return np.diag([sx, sy, 1.0]) @ k
+
+
+def _resize_intrinsics(k: np.ndarray, size_hw: Tuple[int, int],
+                       new_hw: Tuple[int, int]) -> np.ndarray:
+    """(3, 3) intrinsics of a ``size_hw`` image resized to ``new_hw`` with pixel centres at
+    integer coordinates (``cx' = (cx + 0.5) s - 0.5``, as ``cv2.resize``)."""
+    sy, sx = new_hw[0] / size_hw[0], new_hw[1] / size_hw[1]
+    return np.array([[sx, 0, 0.5 * sx - 0.5], [0, sy, 0.5 * sy - 0.5], [0, 0, 1]]) @ k
 
 
 # ---------------------------------------------------------------------------------------------
@@ -753,50 +774,104 @@ def _homogeneous(k: np.ndarray) -> np.ndarray:
 
 def render_frame(scene: SyntheticScene, pose: np.ndarray, k_depth: np.ndarray,
                  depth_hw: Tuple[int, int], k_color: np.ndarray, color_hw: Tuple[int, int],
-                 rng: np.random.Generator) -> Dict[str, np.ndarray]:
+                 rng: np.random.Generator,
+                 k_label: Optional[np.ndarray] = None) -> Dict[str, np.ndarray]:
     """Render one frame: ``color`` (Hc, Wc, 3) uint8 BGR, ``depth`` (H, W) uint16 mm,
-    ``label`` (H, W) uint8, ``instance`` (H, W) uint16, ``depth_gt`` (H, W) float32 metres."""
+    ``label`` (H, W) uint8, ``instance`` (H, W) uint16, ``depth_gt`` (H, W) float32 metres.
+
+    Both cameras share the pose; labels are seen by the depth camera, or by a camera with
+    intrinsics ``k_label`` at the depth size (the colour camera's, scaled) when given."""
     o = pose[:3, 3]
     depth, prim, dirs = cast_rays(scene, k_depth, pose, *depth_hw)
-    same = tuple(color_hw) == tuple(depth_hw)
+    same = tuple(color_hw) == tuple(depth_hw) and np.array_equal(k_color, k_depth)
     rgb, cos_inc = shade(scene, depth, prim, dirs, o, with_color=same)
-    if not same:  # color camera: same centre, intrinsics scaled to its size
+    c_prim = prim
+    if not same:  # color camera: same centre, its own intrinsics and size
         c_depth, c_prim, c_dirs = cast_rays(scene, k_color, pose, *color_hw)
         rgb = shade(scene, c_depth, c_prim, c_dirs, o)[0]
+    label_prim = prim
+    if k_label is not None:
+        if tuple(color_hw) == tuple(depth_hw) and np.array_equal(k_label, k_color):
+            label_prim = c_prim
+        else:
+            label_prim = cast_rays(scene, k_label, pose, *depth_hw)[1]
     labels = np.array([p.label for p in scene.prims], np.uint16)
     insts = np.array([p.instance for p in scene.prims], np.uint16)
     return dict(color=sensor_color(rgb, rng), depth=sensor_depth(depth, prim, cos_inc, scene, rng),
-                label=labels[prim].astype(np.uint8),
-                instance=labels[prim] * np.uint16(1000) + insts[prim], depth_gt=depth)
+                label=labels[label_prim].astype(np.uint8),
+                instance=labels[label_prim] * np.uint16(1000) + insts[label_prim],
+                depth_gt=depth)
+
+
+def scene_cameras(scene: SyntheticScene, depth_hw: Tuple[int, int],
+                  color_hw: Optional[Tuple[int, int]] = None, color_camera: str = 'depth'
+                  ) -> Tuple[np.ndarray, np.ndarray, Tuple[int, int], Optional[np.ndarray]]:
+    """Intrinsics of a scene's cameras: ``(k_depth, k_color, color_hw, k_label)``.
+
+    ``color_camera='depth'``: the colour camera is the scene's depth camera scaled to
+    ``color_hw`` (default: the depth size), labels are seen by the depth camera (k_label None).
+    ``'scannet'``: ScanNet's depth camera at ``depth_hw`` and colour camera at ``color_hw``
+    (default: 1296x968 scaled like the depth), labels seen by the colour camera at the depth
+    size (as ``scannet_frames_25k``'s 640x480 labels); all scaled with pixel centres at integer
+    coordinates.
+    """
+    if color_camera not in COLOR_CAMERAS:
+        raise ValueError(f'color_camera must be one of {COLOR_CAMERAS}, got {color_camera!r}')
+    height, width = depth_hw
+    if color_camera == 'depth':
+        color_hw = depth_hw if color_hw is None else tuple(color_hw)
+        k_depth = scale_intrinsics(scene.intrinsics, width / 640, height / 480)
+        k_color = scale_intrinsics(k_depth, color_hw[1] / width, color_hw[0] / height)
+        return k_depth, k_color, color_hw, None
+    if color_hw is None:
+        color_hw = (round(SCANNET_COLOR_HW[0] * height / 480),
+                    round(SCANNET_COLOR_HW[1] * width / 640))
+    color_hw = (int(color_hw[0]), int(color_hw[1]))
+    k_depth = _resize_intrinsics(SCANNET_DEPTH_K, (480, 640), depth_hw)
+    k_color = _resize_intrinsics(SCANNET_COLOR_K, SCANNET_COLOR_HW, color_hw)
+    k_label = _resize_intrinsics(SCANNET_COLOR_K, SCANNET_COLOR_HW, depth_hw)
+    return k_depth, k_color, color_hw, k_label
 
 
 def generate_scannet_scene(scene_dir: str, index: int = 0, num_frames: int = 25,
                            height: int = 480, width: int = 640,
                            color_size: Optional[Tuple[int, int]] = None, seed: int = 0,
-                           frame_step: int = 1) -> str:
-    """Render scene ``index`` of ``seed`` into ``scene_dir`` (ScanNet frames layout).
+                           frame_step: int = 1, color_camera: str = 'depth',
+                           layout: str = 'frames25k') -> str:
+    """Render scene ``index`` of ``seed`` into ``scene_dir``.
 
-    Frames are named ``{i * frame_step:06d}``; ``color_size`` (h, w) defaults to
-    (height, width). Returns ``scene_dir``.
+    Frames are named ``{i * frame_step:06d}`` (``layout='frames25k'``, the default) or
+    ``{i * frame_step}`` (``'sensreader'``: ScanNet's ``SensReader`` export, without labels);
+    ``color_size`` (h, w) and ``color_camera`` as :func:`scene_cameras`. Returns ``scene_dir``.
     """
+    if layout not in LAYOUTS:
+        raise ValueError(f'layout must be one of {LAYOUTS}, got {layout!r}')
     cv2.setNumThreads(1)
     scene = make_scene(seed, index)
     depth_hw = (int(height), int(width))
-    color_hw = depth_hw if color_size is None else (int(color_size[0]), int(color_size[1]))
-    k_depth = scale_intrinsics(scene.intrinsics, width / 640, height / 480)
-    k_color = scale_intrinsics(k_depth, color_hw[1] / width, color_hw[0] / height)
-    for sub in ('color', 'depth', 'label', 'instance', 'pose'):
+    k_depth, k_color, color_hw, k_label = scene_cameras(scene, depth_hw, color_size,
+                                                        color_camera)
+    official = layout == 'sensreader'
+    subs = ('color', 'depth', 'pose') if official else ('color', 'depth', 'label', 'instance',
+                                                        'pose')
+    for sub in subs + (('intrinsic', ) if official else ()):
         os.makedirs(osp.join(scene_dir, sub), exist_ok=True)
-    _write_matrix(osp.join(scene_dir, 'intrinsics_depth.txt'), _homogeneous(k_depth))
-    _write_matrix(osp.join(scene_dir, 'intrinsics_color.txt'), _homogeneous(k_color))
+    if official:
+        for name, k in (('color', k_color), ('depth', k_depth)):
+            _write_matrix(osp.join(scene_dir, 'intrinsic', f'intrinsic_{name}.txt'),
+                          _homogeneous(k))
+            _write_matrix(osp.join(scene_dir, 'intrinsic', f'extrinsic_{name}.txt'), np.eye(4))
+    else:
+        _write_matrix(osp.join(scene_dir, 'intrinsics_depth.txt'), _homogeneous(k_depth))
+        _write_matrix(osp.join(scene_dir, 'intrinsics_color.txt'), _homogeneous(k_color))
     for i in range(num_frames):
         rng = np.random.default_rng([seed, index, i])
         pose = camera_pose(scene, i / max(num_frames, 1))
-        frame = render_frame(scene, pose, k_depth, depth_hw, k_color, color_hw, rng)
-        name = f'{i * frame_step:06d}'
+        frame = render_frame(scene, pose, k_depth, depth_hw, k_color, color_hw, rng, k_label)
+        name = str(i * frame_step) if official else f'{i * frame_step:06d}'
         cv2.imwrite(osp.join(scene_dir, 'color', name + '.jpg'), frame['color'],
                     [cv2.IMWRITE_JPEG_QUALITY, 90])
-        for key in ('depth', 'label', 'instance'):
+        for key in subs[1:-1]:
             cv2.imwrite(osp.join(scene_dir, key, name + '.png'), frame[key])
         _write_matrix(osp.join(scene_dir, 'pose', name + '.txt'), pose)
     return scene_dir
@@ -810,14 +885,16 @@ def generate_scannet_scenes(out_dir: str, num_scenes: int = 4, frames_per_scene:
                             height: int = 480, width: int = 640,
                             color_size: Optional[Tuple[int, int]] = None, seed: int = 0,
                             frame_step: int = 1, workers: int = 1,
-                            progress: Optional[Callable[[str], None]] = None) -> List[str]:
+                            progress: Optional[Callable[[str], None]] = None,
+                            color_camera: str = 'depth', layout: str = 'frames25k') -> List[str]:
     """Write ``num_scenes`` synthetic scenes ``out_dir/sceneXXXX_00`` in the ScanNet frames
-    layout (see the module docstring); byte-identical for the same arguments whatever
-    ``workers``. ``progress`` is called with each finished scene dir. Returns the scene dirs in
-    order."""
+    layout (see the module docstring and :func:`generate_scannet_scene` for ``color_camera``
+    and ``layout``); byte-identical for the same arguments whatever ``workers``. ``progress``
+    is called with each finished scene dir. Returns the scene dirs in order."""
     jobs = [dict(scene_dir=osp.join(out_dir, scene_name(i)), index=i,
                  num_frames=frames_per_scene, height=height, width=width,
-                 color_size=color_size, seed=seed, frame_step=frame_step)
+                 color_size=color_size, seed=seed, frame_step=frame_step,
+                 color_camera=color_camera, layout=layout)
             for i in range(num_scenes)]
     if workers <= 1 or num_scenes <= 1:
         results = []

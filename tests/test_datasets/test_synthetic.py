@@ -7,8 +7,9 @@ import cv2
 import numpy as np
 import pytest
 
-from mask3d_mm.datasets.synthetic import (SYNTHETIC_NYU40_IDS, camera_pose,
-                                          generate_scannet_scenes, make_scene)
+from mask3d_mm.datasets.synthetic import (SCANNET_COLOR_K, SCANNET_DEPTH_K, SYNTHETIC_NYU40_IDS,
+                                          camera_pose, cast_rays, generate_scannet_scenes,
+                                          make_scene, scene_cameras)
 
 H, W = 60, 80
 STEP = 25
@@ -116,6 +117,51 @@ def test_color_size(tmp_path):
     # depth intrinsics follow ScanNet's 640x480 camera scaled to the image size
     assert k_depth[0, 0] == pytest.approx(577.87 * W / 640, rel=0.02)
     assert k_depth[0, 2] == pytest.approx(W / 2, abs=1)
+
+
+def test_scannet_cameras(tmp_path):
+    """color_camera='scannet': ScanNet's colour / depth intrinsics scaled with pixel centres at
+    integers; labels seen by the colour camera (at the label size), as ScanNet's 2D labels."""
+    scene_dir = _generate(tmp_path, num_scenes=1, frames_per_scene=1, color_size=(121, 162),
+                          color_camera='scannet')[0]
+    assert _read(scene_dir, 'color', '000000').shape == (121, 162, 3)
+    assert _read(scene_dir, 'depth', '000000').shape == (H, W)
+    k_depth = np.loadtxt(osp.join(scene_dir, 'intrinsics_depth.txt'))[:3, :3]
+    k_color = np.loadtxt(osp.join(scene_dir, 'intrinsics_color.txt'))[:3, :3]
+    s = 162 / 1296
+    assert k_color[0, 0] == pytest.approx(SCANNET_COLOR_K[0, 0] * s, rel=1e-5)
+    assert k_color[0, 2] == pytest.approx((SCANNET_COLOR_K[0, 2] + 0.5) * s - 0.5, rel=1e-5)
+    assert k_depth[1, 2] == pytest.approx((SCANNET_DEPTH_K[1, 2] + 0.5) * H / 480 - 0.5,
+                                          rel=1e-5)
+    scene = make_scene(0, 0)
+    k_label = scene_cameras(scene, (H, W), (121, 162), 'scannet')[3]
+    pose = np.loadtxt(osp.join(scene_dir, 'pose', '000000.txt'))
+    labels = np.array([p.label for p in scene.prims])
+    seen_by_color = labels[cast_rays(scene, k_label, pose, H, W)[1]]
+    seen_by_depth = labels[cast_rays(scene, k_depth, pose, H, W)[1]]
+    label = _read(scene_dir, 'label', '000000')
+    assert np.array_equal(label, seen_by_color)
+    assert not np.array_equal(label, seen_by_depth)  # the cameras differ by about a pixel
+    with pytest.raises(ValueError, match='color_camera'):
+        _generate(tmp_path / 'x', num_scenes=1, frames_per_scene=1, color_camera='kinect')
+
+
+def test_sensreader_layout(tmp_path):
+    """layout='sensreader': what ScanNet's SensReader writes (unpadded names, intrinsic/)."""
+    scene_dir = _generate(tmp_path, num_scenes=1, frames_per_scene=3, layout='sensreader')[0]
+    names = ['0', '25', '50']
+    for sub, ext in (('color', '.jpg'), ('depth', '.png'), ('pose', '.txt')):
+        assert sorted(os.listdir(osp.join(scene_dir, sub))) == sorted(n + ext for n in names)
+    assert sorted(os.listdir(scene_dir)) == ['color', 'depth', 'intrinsic', 'pose']
+    assert sorted(os.listdir(osp.join(scene_dir, 'intrinsic'))) == [
+        'extrinsic_color.txt', 'extrinsic_depth.txt', 'intrinsic_color.txt',
+        'intrinsic_depth.txt']
+    np.testing.assert_allclose(np.loadtxt(osp.join(scene_dir, 'intrinsic', 'extrinsic_depth.txt')),
+                               np.eye(4))
+    # same pixels as the default layout
+    default_dir = _generate(tmp_path / 'default', num_scenes=1, frames_per_scene=3)[0]
+    assert np.array_equal(cv2.imread(osp.join(scene_dir, 'depth', '25.png'), -1),
+                          _read(default_dir, 'depth', '000025'))
 
 
 def _backproject(scene_dir: str, name: str) -> tuple:

@@ -36,6 +36,15 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         '--color-size', type=int, nargs=2, metavar=('H', 'W'), default=None,
         help='color image size (default: the depth size)')
+    parser.add_argument(
+        '--color-camera', choices=('depth', 'scannet'), default='depth',
+        help="'depth': colour seen by the depth camera scaled to --color-size (default); "
+        "'scannet': ScanNet's own colour and depth cameras (they differ by 1-3 px beyond a "
+        'resize), labels in the colour camera')
+    parser.add_argument(
+        '--layout', choices=('frames25k', 'sensreader'), default='frames25k',
+        help="'frames25k': scannet_frames_25k names (000025.jpg, intrinsics_color.txt); "
+        "'sensreader': what ScanNet's SensReader exports (25.jpg, intrinsic/*.txt, no labels)")
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument(
         '--frame-step', type=int, default=1,
@@ -54,12 +63,15 @@ def main() -> None:
     scene_dirs = generate_scannet_scenes(
         args.out_dir, num_scenes=args.num_scenes, frames_per_scene=args.frames_per_scene,
         height=args.height, width=args.width, color_size=color_size, seed=args.seed,
-        frame_step=args.frame_step, workers=args.workers, progress=lambda _: bar.update())
+        frame_step=args.frame_step, workers=args.workers, progress=lambda _: bar.update(),
+        color_camera=args.color_camera, layout=args.layout)
     elapsed = time.perf_counter() - start
     if len(scene_dirs) > 1:
         write_scene_splits(args.out_dir, scene_dirs, args.val_fraction)
     frames = len(scene_dirs) * args.frames_per_scene
-    color = color_size or (args.height, args.width)
+    color = color_size or (
+        (round(968 * args.height / 480), round(1296 * args.width / 640))
+        if args.color_camera == 'scannet' else (args.height, args.width))
     print(f'\nWrote {len(scene_dirs)} scenes x {args.frames_per_scene} frames = {frames} frames '
           f'(depth {args.height}x{args.width}, color {color[0]}x{color[1]}) to {args.out_dir} '
           f'in {elapsed:.1f} s ({frames / max(elapsed, 1e-9):.2f} frames/s, '
