@@ -1,14 +1,20 @@
-"""Find every frame that a run would fail to read, before the run.
+"""Find every frame that a run would fail to read, or would read as implausible depth, before
+the run.
 
     python tools/misc/verify_dataset.py CONFIG [--phase train] [--num-process 4]
         [--out-path bad_frames.txt] [--cfg-options key=value ...]
 
+Options are merged and checked as by ``tools/train.py``: ``--cfg-options`` then the environment
+variable ``MASK3D_MM_CFG_OPTIONS``; an unknown top-level key (``train_dataloder.*``) is an error.
+
 Builds the dataset of ``--phase`` (its own checks run first: missing files, empty data root, ...),
-then reads every frame through the file-loading transforms of its pipeline
-(``LoadImageFromFile``, ``LoadAnnotations``, ``mask3d_mm.LoadDepthFromFile``, with all their checks:
-corrupt files, 8-bit or all-invalid depth, color/depth aspect mismatch, ...). Prints one line per
-bad frame (its file and the problem), writes them to ``--out-path`` and exits with status 1 when
-there is any. See docs/robustness.md.
+then reads every frame through its pipeline up to the last file-loading transform
+(``LoadImageFromFile``, ``LoadAnnotations``, ``mask3d_mm.LoadDepthFromFile``, with all their
+checks: corrupt files, 8-bit or all-invalid depth, color/depth aspect mismatch, ...). A depth map
+that ``LoadDepthFromFile``'s plausibility check flags (wrong scale, bit rotation, disparity; see
+docs/data_preparation.md) is reported too, with the likely cause, unless the config sets
+``on_implausible='ignore'``. Prints one line per bad frame (its file and the problem), writes them
+to ``--out-path`` and exits with status 1 when there is any. See docs/robustness.md.
 """
 import argparse
 import os.path as osp
@@ -22,27 +28,30 @@ except ImportError:  # running from a checkout that is not installed
     import mask3d_mm  # noqa: F401
 
 import torch
-from mmcv.transforms import LoadAnnotations, LoadImageFromFile
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 from mmengine.registry import DATASETS, init_default_scope
 
-from mask3d_mm.datasets.transforms import LoadDepthFromFile
+# the file-loading transforms: those that skip_bad_frames may skip in training
+from mask3d_mm.datasets.scannet_rgbd import _FILE_LOADERS as FILE_LOADERS
+from mask3d_mm.datasets.transforms.loading import ImplausibleDepthError, LoadDepthFromFile
+from mask3d_mm.engine.runtime import apply_cfg_options, parse_cfg_options
 
-FILE_LOADERS = (LoadImageFromFile, LoadAnnotations, LoadDepthFromFile)
 _FILE_KEYS = ('img_path', 'depth_path', 'seg_map_path', 'instance_path')
 
 
-def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description='Find the frames that fail to load')
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description='Find the frames that fail to load or hold implausible depth. More '
+        '--cfg-options can come from the environment variable MASK3D_MM_CFG_OPTIONS.')
     parser.add_argument('config', help='config file path')
     parser.add_argument('--phase', default='train', choices=['train', 'val', 'test'],
                         help='which dataloader of the config to verify (default: train)')
     parser.add_argument('--num-process', type=int, default=1,
                         help='processes reading the files (default: 1)')
     parser.add_argument('--out-path', help='also write the bad frames to this file')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+    parser.add_argument('--cfg-options', nargs='+', action='extend', metavar='KEY=VALUE',
                         help='override settings of the config, as key=value pairs')
-    return parser.parse_args()
+    return parser.parse_args(argv)
 
 
 class _ReadFrames(torch.utils.data.Dataset):
@@ -57,6 +66,9 @@ class _ReadFrames(torch.utils.data.Dataset):
             raise ValueError(f'the pipeline of {type(dataset).__name__} reads no file '
                              f'({", ".join(type(t).__name__ for t in transforms)})')
         self.transforms = transforms[:last + 1]
+        for t in self.transforms:  # report implausible depth per file instead of warning
+            if isinstance(t, LoadDepthFromFile) and t.on_implausible == 'warn':
+                t.on_implausible = 'error'
 
     def __len__(self) -> int:
         return len(self.dataset)
@@ -90,11 +102,11 @@ def verify(cfg: Config, phase: str, num_process: int = 1) -> Tuple[int, List[str
     return len(dataset), problems
 
 
-def main() -> None:
-    args = parse_args()
+def main(argv=None) -> None:
+    args = parse_args(argv)
     cfg = Config.fromfile(args.config)
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
+    for note in apply_cfg_options(cfg, parse_cfg_options(args.cfg_options)):
+        print(note)
     if cfg.get(f'{args.phase}_dataloader') is None:
         raise ValueError(f'{args.config} has no {args.phase}_dataloader')
     total, problems = verify(cfg, args.phase, args.num_process)
@@ -103,7 +115,9 @@ def main() -> None:
     if args.out_path:
         with open(args.out_path, 'w') as f:
             f.writelines(line + '\n' for line in problems)
-    print(f'{len(problems)} bad frame(s) out of {total} in the {args.phase} set of {args.config}')
+    implausible = sum(ImplausibleDepthError.__name__ in line for line in problems)
+    print(f'{len(problems)} bad frame(s) out of {total} in the {args.phase} set of {args.config}'
+          f' ({implausible} with implausible depth)')
     if problems:
         sys.exit(1)
 

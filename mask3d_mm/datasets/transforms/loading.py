@@ -1,17 +1,28 @@
 """Loading transforms for RGB-D data."""
-from typing import Optional
+import io
+import logging
+from typing import Optional, Sequence
 
-import mmcv
+import cv2
 import mmengine.fileio as fileio
 import numpy as np
 from mmcv.transforms import BaseTransform
+from mmengine.logging import print_log
 
 from mask3d_mm.registry import TRANSFORMS
+from .depth_encoding import (DEPTH_ENCODINGS, PLAUSIBILITY_DEFAULTS, DepthEncoding, decode_depth,
+                             depth_stats, likely_cause, raw_symptoms, sample_step,
+                             symptoms)
+
+
+class ImplausibleDepthError(ValueError):
+    """A depth map implausible for the configured encoding (``on_implausible='error'``)."""
 
 
 @TRANSFORMS.register_module()
 class LoadDepthFromFile(BaseTransform):
-    """Load a depth map (uint16 PNG, e.g. ScanNet millimetres) as float32 metres.
+    """Load a depth map (ScanNet's uint16 millimetres PNG, or another sensor's encoding) as
+    float32 metres.
 
     Required Keys:
 
@@ -23,83 +34,233 @@ class LoadDepthFromFile(BaseTransform):
     - depth (np.ndarray): HxW float32 metres, 0 where the depth is invalid
     - depth_shape (tuple): (H, W)
 
-    A pixel is invalid (set to 0) when its raw value is 0 (no measurement), ``>= invalid_value``
-    (sensor flag, 65535 in some ScanNet/Redwood files) or its depth exceeds ``max_depth`` metres.
+    **Encodings.** ``encoding`` picks the settings of a dataset; any argument given explicitly
+    overrides the preset (logged once). Files are read with ``cv2.IMREAD_UNCHANGED`` (PNG, PGM,
+    TIFF, EXR where the OpenCV build reads it) or ``numpy.load`` (``.npy``).
 
-    Inputs that would be silently misread raise a ``ValueError`` naming the file: 8-bit images
-    (almost certainly a visualisation, not depth), 3-channel images, float images, NaN values, a
-    depth map whose aspect ratio differs from the loaded color image, and (unless
-    ``allow_all_invalid``) a map without any valid pixel. A missing file raises
-    ``FileNotFoundError``.
+    ================  ==========================  ======================================  =======
+    encoding          datasets                    file value -> metres                    invalid
+    ================  ==========================  ======================================  =======
+    ``'scannet'``     ScanNet (default); also     uint16 / 1000                           0
+                      ``'redwood'``, NYUv2
+                      labelled export
+                      ``'nyu_toolbox'``
+    ``'7scenes'``     7-Scenes                    uint16 / 1000                           0, 65535
+    ``'sunrgbd'``     SUN RGB-D (all sensors)     uint16 rotated right by 3 bits, / 1000  0
+    ``'tum'``         TUM RGB-D                   uint16 / 5000                           0
+    ``'matterport'``  Matterport3D undistorted    uint16 / 4000                           0
+    ``'nyu_raw'``     NYUv2 raw Kinect PGMs       bytes swapped, 351.3 / (1092.5 - v)     0, 2047
+    ``'float_m'``     float metres (.npy, 32-bit  as is                                   0, NaN,
+                      float TIFF; Hypersim after                                          inf
+                      conversion to planar depth)
+    ================  ==========================  ======================================  =======
+
+    A pixel is also invalid when its depth is negative or exceeds ``max_depth``, or (legacy
+    option) its value is ``>= invalid_value``. ``nyu_raw`` maps are not registered to the colour
+    camera: prefer the NYU toolbox's projected export. See docs/data_preparation.md ("Depth from
+    other sensors").
+
+    **Errors.** Inputs that would be silently misread raise a ``ValueError`` naming the file:
+    8-bit images (almost certainly a visualisation, not depth), 3-channel images, a float file
+    for an integer encoding (or the reverse), NaN in an integer encoding, HDF5, a depth map whose
+    aspect ratio differs from the loaded color image, and (unless ``allow_all_invalid``) a map
+    without any valid pixel. A missing file raises ``FileNotFoundError``.
+
+    **Plausibility check.** On about 4800 pixels of each map (a strided grid): a map is
+    implausible when fewer than 5% of its pixels are valid, its median valid depth is below
+    0.2 m or above 0.8 x ``max_depth``, or more than 20% of its measured pixels lie beyond
+    ``max_depth`` (with ``max_depth=None``, the median is checked against 8 m). These are the
+    symptoms of a wrong encoding: metres stored as integers (median ~0.003 m), TUM read as
+    millimetres (20-80% beyond 10 m), SUN RGB-D without its bit rotation (median ~9 m, or nearly
+    no valid pixel), NYU raw disparity. The message names the file, the symptoms and the likely
+    cause (the encodings under which the values are plausible). ``on_implausible='warn'`` logs
+    the first implausible file of each process and again at 10, 100, ... files, with the count;
+    ``'error'`` raises :class:`ImplausibleDepthError`; ``'ignore'`` skips the check.
 
     Args:
-        depth_scale (float): raw value / ``depth_scale`` = metres (1000 for ScanNet millimetres,
-            5000 for TUM). Defaults to 1000.
+        depth_scale (float, optional): file value / ``depth_scale`` = metres. None: the
+            encoding's (1000 for ScanNet millimetres). Defaults to None.
         max_depth (float, optional): depths beyond it (metres) become 0. ``None`` keeps all.
             Defaults to 10.0.
-        invalid_value (int, optional): raw values ``>=`` it become 0. ``None`` disables the check.
-            Defaults to 65535.
+        invalid_value (int, optional): file values ``>=`` it become 0. ``None`` disables the
+            check. Defaults to 65535.
         allow_all_invalid (bool): accept a depth map without any valid pixel. Defaults to False.
         aspect_ratio_tol (float): relative tolerance of the color/depth aspect-ratio check; the
             default 0.01 accepts ScanNet's 1296x968 color vs 640x480 depth (0.4% apart) and rejects
             a transposed or cropped map. Defaults to 0.01.
         backend_args (dict, optional): arguments to instantiate the file backend
             (see :func:`mmengine.fileio.get`). Defaults to None.
+        encoding (str, optional): a preset of the table above. None: ``'scannet'``.
+        invalid_values (Sequence, optional): values (after byte swap and bit rotation) that
+            mark no depth. None: the encoding's.
+        bit_rotation (int, optional): rotate uint16 values right by this many bits. None: the
+            encoding's (3 for SUN RGB-D).
+        swap_bytes (bool, optional): swap the bytes of uint16 values. None: the encoding's.
+        kinect_disparity (Sequence[float], optional): ``(p1, p2)``, metres =
+            ``p1 / (p2 - value)``. None: the encoding's.
+        file_dtype (str, optional): ``'uint16'`` or ``'float'``. None: the encoding's.
+        on_implausible (str): ``'warn'``, ``'error'`` or ``'ignore'``. Defaults to 'warn'.
+        plausibility (dict, optional): overrides of the thresholds ``min_valid_fraction``
+            (0.05), ``min_median_depth`` (0.2 m), ``max_median_ratio`` (0.8),
+            ``max_beyond_fraction`` (0.2). Defaults to None.
     """
 
     def __init__(self,
-                 depth_scale: float = 1000.0,
+                 depth_scale: Optional[float] = None,
                  max_depth: Optional[float] = 10.0,
                  invalid_value: Optional[int] = 65535,
                  allow_all_invalid: bool = False,
                  aspect_ratio_tol: float = 0.01,
-                 backend_args: Optional[dict] = None) -> None:
-        if depth_scale <= 0:
-            raise ValueError(f'depth_scale must be positive, got {depth_scale}')
+                 backend_args: Optional[dict] = None,
+                 *,
+                 encoding: Optional[str] = None,
+                 invalid_values: Optional[Sequence[float]] = None,
+                 bit_rotation: Optional[int] = None,
+                 swap_bytes: Optional[bool] = None,
+                 kinect_disparity: Optional[Sequence[float]] = None,
+                 file_dtype: Optional[str] = None,
+                 on_implausible: str = 'warn',
+                 plausibility: Optional[dict] = None) -> None:
+        if encoding is not None and encoding not in DEPTH_ENCODINGS:
+            raise ValueError(f'unknown depth encoding {encoding!r}; choose from '
+                             f'{sorted(DEPTH_ENCODINGS)}')
+        preset = DEPTH_ENCODINGS[encoding or 'scannet']
+        given = dict(depth_scale=None if depth_scale is None else float(depth_scale),
+                     file_dtype=file_dtype, bit_rotation=bit_rotation,
+                     swap_bytes=None if swap_bytes is None else bool(swap_bytes),
+                     kinect_disparity=None if kinect_disparity is None else tuple(
+                         float(p) for p in kinect_disparity),
+                     invalid_values=None if invalid_values is None else tuple(invalid_values))
+        given = {k: v for k, v in given.items() if v is not None}
+        self.encoding_name = encoding
+        self.encoding: DepthEncoding = preset._replace(**given)
+        self._check_encoding(self.encoding)
+        changed = {k: v for k, v in given.items() if v != getattr(preset, k)}
+        if encoding is not None and changed:
+            print_log(f'LoadDepthFromFile: explicit arguments override encoding={encoding!r}: '
+                      + ', '.join(f'{k}={v!r} (preset {getattr(preset, k)!r})'
+                                  for k, v in changed.items())
+                      + ('; depth_scale is unused with kinect_disparity'
+                         if 'depth_scale' in changed and self.encoding.kinect_disparity else ''),
+                      logger='current', level=logging.WARNING)
         if max_depth is not None and max_depth <= 0:
             raise ValueError(f'max_depth must be positive or None, got {max_depth}')
-        self.depth_scale = float(depth_scale)
+        if on_implausible not in ('warn', 'error', 'ignore'):
+            raise ValueError("on_implausible must be 'warn', 'error' or 'ignore', got "
+                             f'{on_implausible!r}')
+        unknown = set(plausibility or {}) - set(PLAUSIBILITY_DEFAULTS)
+        if unknown:
+            raise ValueError(f'unknown plausibility thresholds {sorted(unknown)}; choose from '
+                             f'{sorted(PLAUSIBILITY_DEFAULTS)}')
+        self.depth_scale = self.encoding.depth_scale
         self.max_depth = max_depth
         self.invalid_value = invalid_value
         self.allow_all_invalid = allow_all_invalid
         self.aspect_ratio_tol = aspect_ratio_tol
         self.backend_args = backend_args.copy() if backend_args is not None else None
+        self.on_implausible = on_implausible
+        self.plausibility = {**PLAUSIBILITY_DEFAULTS, **(plausibility or {})}
+        self.num_checked = 0  # depth maps checked by this process (each worker counts its own)
+        self.num_implausible = 0
+        self._next_warning = 1
+
+    @staticmethod
+    def _check_encoding(enc: DepthEncoding) -> None:
+        if not enc.depth_scale > 0:
+            raise ValueError(f'depth_scale must be positive, got {enc.depth_scale}')
+        if enc.file_dtype not in ('uint16', 'float'):
+            raise ValueError(f"file_dtype must be 'uint16' or 'float', got {enc.file_dtype!r}")
+        if not (isinstance(enc.bit_rotation, int) and 0 <= enc.bit_rotation < 16):
+            raise ValueError(f'bit_rotation must be an int in [0, 16), got {enc.bit_rotation!r}')
+        if enc.kinect_disparity is not None and len(enc.kinect_disparity) != 2:
+            raise ValueError(f'kinect_disparity must be (p1, p2), got {enc.kinect_disparity}')
+        if enc.file_dtype == 'float' and (enc.bit_rotation or enc.swap_bytes
+                                          or enc.kinect_disparity):
+            raise ValueError('bit_rotation, swap_bytes and kinect_disparity apply to uint16 '
+                             "files, not file_dtype='float'")
+
+    def _describe(self) -> str:
+        """The configured encoding in words, for messages."""
+        enc, parts = self.encoding, []
+        if self.encoding_name:
+            parts.append(f'encoding={self.encoding_name!r}:')
+        if enc.swap_bytes:
+            parts.append('bytes swapped,')
+        if enc.bit_rotation:
+            parts.append(f'bits rotated right by {enc.bit_rotation},')
+        if enc.kinect_disparity:
+            parts.append('metres = {:g} / ({:g} - value)'.format(*enc.kinect_disparity))
+        else:
+            parts.append(f'{enc.file_dtype} value / {enc.depth_scale:g} = metres')
+        return ' '.join(parts) + f', max_depth={self.max_depth} m'
+
+    def _decode_file(self, filename: str, data: bytes) -> np.ndarray:
+        lower = filename.lower()
+        if lower.endswith(('.h5', '.hdf5')):
+            raise ValueError(
+                f'depth file {filename} is HDF5, which LoadDepthFromFile does not read: convert '
+                'it to float metres in .npy (Hypersim stores the distance along the ray: convert '
+                "it to planar depth first) and use encoding='float_m'")
+        if lower.endswith('.npy'):
+            depth = np.load(io.BytesIO(data), allow_pickle=False)
+            return depth if depth.dtype.isnative else depth.astype(depth.dtype.newbyteorder('='))
+        depth = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+        if depth is None and lower.endswith('.exr'):
+            raise ValueError(f'cannot decode depth file {filename}: this OpenCV build reads no '
+                             'EXR (set OPENCV_IO_ENABLE_OPENEXR=1 where supported, or convert '
+                             "it to .npy float metres with encoding='float_m')")
+        return depth
 
     def _read(self, filename: str) -> np.ndarray:
-        """Read the raw depth image (HxW, file dtype) and validate its format."""
+        """Read the raw depth values (HxW, file dtype) and validate their format."""
         try:
-            img_bytes = fileio.get(filename, backend_args=self.backend_args)
+            data = fileio.get(filename, backend_args=self.backend_args)
         except FileNotFoundError as e:
             raise FileNotFoundError(f'depth file not found: {filename}') from e
         except OSError as e:
             raise FileNotFoundError(f'cannot read depth file {filename}: {e}') from e
         try:
-            depth = mmcv.imfrombytes(img_bytes, flag='unchanged', backend='cv2')
-        except Exception as e:  # cv2.error on some malformed streams
+            depth = self._decode_file(filename, data)
+        except ValueError as e:
+            if filename in str(e):
+                raise
+            raise ValueError(f'cannot decode depth file {filename} '
+                             f'(corrupt or not a depth file): {e}') from e
+        except Exception as e:  # cv2.error on some malformed streams, numpy's on bad .npy
             raise ValueError(f'cannot decode depth file {filename} '
                              f'(corrupt or not an image): {e}') from e
         if depth is None or depth.size == 0:
             raise ValueError(f'cannot decode depth file {filename} '
-                             f'({len(img_bytes)} bytes; corrupt, empty or not an image)')
+                             f'({len(data)} bytes; corrupt, empty or not an image)')
 
-        if depth.ndim == 3:
-            if depth.shape[2] == 1:
-                depth = depth[..., 0]
-            else:
-                raise ValueError(
-                    f'depth file {filename} has {depth.shape[2]} channels (shape {depth.shape}): '
-                    'expected a single-channel uint16 depth image, got a color image')
+        if depth.ndim == 3 and depth.shape[2] == 1:
+            depth = depth[..., 0]
+        if depth.ndim != 2:
+            raise ValueError(
+                f'depth file {filename} has {depth.shape[2] if depth.ndim == 3 else "no"} '
+                f'channels (shape {depth.shape}): expected a single-channel depth image, got a '
+                'color image')
         if depth.dtype == np.uint8:
             raise ValueError(
                 f'depth file {filename} is an 8-bit image: 8-bit depth is almost certainly wrong '
-                'input: ScanNet depth is uint16 millimetres')
-        if np.issubdtype(depth.dtype, np.floating):
+                'input: ScanNet depth is uint16 millimetres (a visualisation, or depth saved '
+                'through an 8-bit image writer, keeps at most 256 levels)')
+        is_float = np.issubdtype(depth.dtype, np.floating)
+        if self.encoding.file_dtype == 'float':
+            if not is_float:
+                raise ValueError(
+                    f'depth file {filename} holds {depth.dtype} values, but {self._describe()} '
+                    "expects float depth: for integer millimetres use encoding='scannet' (see "
+                    'the encodings of LoadDepthFromFile)')
+            return depth
+        if is_float:
             if np.isnan(depth).any():
                 raise ValueError(f'depth file {filename} is a float image containing NaN values: '
-                                 'expected uint16 depth (0 = invalid)')
+                                 f'expected uint16 depth for {self._describe()} (for float '
+                                 "depth in metres, NaN = invalid, use encoding='float_m')")
             raise ValueError(f'depth file {filename} is a {depth.dtype} image: expected uint16 '
-                             f'depth in units of 1/{self.depth_scale:g} m (convert float depth '
-                             'in metres to uint16 millimetres first)')
+                             f'depth for {self._describe()} (for float depth in metres use '
+                             "encoding='float_m')")
         if depth.dtype != np.uint16:
             raise ValueError(f'depth file {filename} has unsupported dtype {depth.dtype}: '
                              'expected uint16')
@@ -118,6 +279,22 @@ class LoadDepthFromFile(BaseTransform):
                 f'color image {results.get("img_path", "")} ({iw}x{ih}): a transposed, cropped '
                 'or wrongly paired frame')
 
+    def _check_plausible(self, filename: str, found: list, sample: np.ndarray) -> None:
+        """Count an implausible map; warn (log-spaced) or raise per ``on_implausible``."""
+        self.num_implausible += 1
+        cause = likely_cause(sample, self.encoding, self.max_depth, self.plausibility,
+                             self.invalid_value)
+        msg = (f'depth file {filename} looks implausible for {self._describe()}: '
+               f'{"; ".join(found)}. Likely cause: {cause}')
+        if self.on_implausible == 'error':
+            raise ImplausibleDepthError(msg + " (on_implausible='error')")
+        if self.num_implausible >= self._next_warning:
+            self._next_warning *= 10
+            print_log(f'{msg}. {self.num_implausible} of {self.num_checked} depth files read by '
+                      'this process so far looked implausible (warned again at 10x that count; '
+                      "on_implausible='error' stops at the first, tools/misc/verify_dataset.py "
+                      'lists them all)', logger='current', level=logging.WARNING)
+
     def transform(self, results: dict) -> dict:
         """Load ``results['depth_path']``.
 
@@ -131,28 +308,44 @@ class LoadDepthFromFile(BaseTransform):
         raw = self._read(filename)
         self._check_aspect_ratio(results, raw, filename)
 
-        invalid = raw == 0
-        if self.invalid_value is not None:
-            invalid |= raw >= self.invalid_value
-        depth = raw.astype(np.float32) / np.float32(self.depth_scale)
+        check = self.on_implausible != 'ignore'
+        if check:
+            step = sample_step(raw.shape)
+            sample = raw[::step, ::step].copy()  # file values, for naming the likely cause
+        depth, invalid = decode_depth(raw, self.encoding, self.invalid_value)  # raw is reused
+        if check:
+            stats = depth_stats(depth[::step, ::step], invalid[::step, ::step], self.max_depth)
         if self.max_depth is not None:
             invalid |= depth > self.max_depth
         depth[invalid] = 0
-        if not self.allow_all_invalid and invalid.all():
+        all_invalid = invalid.all()
+        if not self.allow_all_invalid and all_invalid:
+            cause = ''
+            if check and sample.any():  # values there, none valid: name the likely encoding
+                cause = ' Likely cause: ' + likely_cause(sample, self.encoding, self.max_depth,
+                                                         self.plausibility, self.invalid_value)
             raise ValueError(
-                f'depth file {filename} has no valid pixel (all 0, >= invalid_value='
-                f'{self.invalid_value} or > max_depth={self.max_depth} m after dividing by '
-                f'depth_scale={self.depth_scale:g}); set allow_all_invalid=True to accept it')
+                f'depth file {filename} has no valid pixel (all 0, invalid values or > '
+                f'max_depth={self.max_depth} m for {self._describe()}); set '
+                f'allow_all_invalid=True to accept it.{cause}')
+        if check and not all_invalid:
+            self.num_checked += 1
+            found = (symptoms(stats, self.max_depth, self.plausibility)
+                     + raw_symptoms(sample, self.encoding))
+            if found:
+                self._check_plausible(filename, found, sample)
 
         results['depth'] = depth
         results['depth_shape'] = depth.shape[:2]
         return results
 
     def __repr__(self) -> str:
+        enc = ', '.join(f'{k}={v!r}' for k, v in self.encoding._asdict().items())
         return (f'{self.__class__.__name__}('
-                f'depth_scale={self.depth_scale}, '
+                f'encoding={self.encoding_name!r}, {enc}, '
                 f'max_depth={self.max_depth}, '
                 f'invalid_value={self.invalid_value}, '
                 f'allow_all_invalid={self.allow_all_invalid}, '
                 f'aspect_ratio_tol={self.aspect_ratio_tol}, '
+                f'on_implausible={self.on_implausible!r}, '
                 f'backend_args={self.backend_args})')

@@ -1,0 +1,226 @@
+"""Depth encodings of RGB-D datasets (file values -> metres) and a plausibility check.
+
+Used by :class:`mask3d_mm.datasets.transforms.LoadDepthFromFile`. The table of datasets and their
+settings is in docs/data_preparation.md ("Depth from other sensors"). Sources of the conversions:
+
+- SUN RGB-D toolbox (``read3dPoints.m``): ``bitor(bitshift(d, -3), bitshift(d, 16 - 3))``, then
+  ``/ 1000``: the file holds millimetres rotated left by 3 bits.
+- NYU Depth V2 toolbox (``camera_params.m``, ``depth_rel2depth_abs.m``): raw Kinect values are
+  read with ``swapbytes(imread(pgm))`` and converted by ``351.3 ./ (1092.5 - d)`` (metres); 2047
+  marks no return.
+- TUM RGB-D: "depth images are scaled by a factor of 5000". Matterport3D
+  ``undistorted_depth_images``: 0.25 mm units (``/ 4000``).
+"""
+from typing import Dict, List, NamedTuple, Optional, Tuple
+
+import numpy as np
+
+
+class DepthEncoding(NamedTuple):
+    """How the values of a depth file become metres.
+
+    Attributes:
+        depth_scale (float): value / ``depth_scale`` = metres (unused with ``kinect_disparity``).
+        file_dtype (str): ``'uint16'`` (16-bit PNG / PGM / TIFF, or a uint16 ``.npy``) or
+            ``'float'`` (``.npy``, 32-bit float TIFF; NaN / inf mark invalid pixels).
+        bit_rotation (int): rotate each uint16 value right by this many bits first (SUN RGB-D: 3).
+        swap_bytes (bool): swap the two bytes of each uint16 value first (NYU raw PGMs, as the NYU
+            toolbox's ``swapbytes``).
+        kinect_disparity (tuple, optional): ``(p1, p2)``: metres = ``p1 / (p2 - value)`` (Kinect v1
+            raw values; NYU toolbox: ``(351.3, 1092.5)``).
+        invalid_values (tuple): values (after byte swap and bit rotation) that mark no depth,
+            besides 0 (7-Scenes: 65535; NYU raw: 2047).
+    """
+    depth_scale: float = 1000.0
+    file_dtype: str = 'uint16'
+    bit_rotation: int = 0
+    swap_bytes: bool = False
+    kinect_disparity: Optional[Tuple[float, float]] = None
+    invalid_values: Tuple[float, ...] = ()
+
+
+DEPTH_ENCODINGS: Dict[str, DepthEncoding] = {
+    'scannet': DepthEncoding(),
+    'redwood': DepthEncoding(),
+    '7scenes': DepthEncoding(invalid_values=(65535, )),
+    'nyu_toolbox': DepthEncoding(),  # the labelled .mat's depths exported as uint16 mm
+    'sunrgbd': DepthEncoding(bit_rotation=3),
+    'tum': DepthEncoding(depth_scale=5000.0),
+    'matterport': DepthEncoding(depth_scale=4000.0),
+    'nyu_raw': DepthEncoding(depth_scale=1.0, swap_bytes=True, kinect_disparity=(351.3, 1092.5),
+                             invalid_values=(2047, )),
+    'float_m': DepthEncoding(depth_scale=1.0, file_dtype='float'),
+}
+
+# defaults of LoadDepthFromFile(plausibility=...): indoor sensors see 0.3-10 m, rooms put the
+# median valid depth at 1.5-4 m (ScanNet) and leave a few % of pixels without depth
+PLAUSIBILITY_DEFAULTS: Dict[str, float] = dict(
+    min_valid_fraction=0.05,  # valid pixels / all pixels
+    min_median_depth=0.2,  # metres
+    max_median_ratio=0.8,  # median valid depth / max_depth
+    max_beyond_fraction=0.2,  # measured pixels beyond max_depth / measured pixels
+)
+_REFERENCE_DEPTH = 10.0  # max_depth of the check when LoadDepthFromFile(max_depth=None)
+_TYPICAL_MEDIAN = 2.5  # candidates are listed closest to this (metres) first
+_MIN_LEVELS = 16  # fewer distinct measured values: a coarse unit (e.g. whole metres)
+_KINECT_NO_RETURN = 2047
+_SAMPLES = 4800  # about this many pixels enter the statistics (640x480: every 8th)
+
+
+def sample_step(shape: Tuple[int, ...]) -> int:
+    """Stride of the pixel grid whose statistics stand for the map (about 4800 pixels)."""
+    return max(1, int(round((shape[0] * shape[1] / _SAMPLES)**0.5)))
+
+
+def decode_depth(raw: np.ndarray, enc: DepthEncoding,
+                 invalid_value: Optional[float] = None) -> Tuple[np.ndarray, np.ndarray]:
+    """File values -> metres, without applying ``max_depth``.
+
+    Args:
+        raw (np.ndarray): HxW uint16 or float values of the file; modified in place.
+        enc (DepthEncoding): the encoding.
+        invalid_value (float, optional): values ``>=`` it are invalid too.
+
+    Returns:
+        tuple: ``depth`` (HxW float32 metres; arbitrary where invalid) and ``invalid`` (HxW bool:
+        0, NaN / inf, ``invalid_values``, ``>= invalid_value``, non-positive metres).
+    """
+    if enc.swap_bytes:
+        raw.byteswap(inplace=True)
+    if enc.bit_rotation:
+        high = raw << np.uint16(16 - enc.bit_rotation)
+        raw >>= np.uint16(enc.bit_rotation)
+        raw |= high
+    if raw.dtype.kind == 'f':
+        invalid = ~np.isfinite(raw)
+        invalid |= raw <= 0
+    else:
+        invalid = raw == 0
+    if invalid_value is not None:
+        invalid |= raw >= invalid_value
+    for value in enc.invalid_values:
+        invalid |= raw == value
+    depth = raw.astype(np.float32, copy=False)
+    if enc.kinect_disparity is not None:
+        p1, p2 = enc.kinect_disparity
+        with np.errstate(divide='ignore'):
+            np.subtract(np.float32(p2), depth, out=depth)
+            np.divide(np.float32(p1), depth, out=depth)
+        invalid |= ~(depth > 0)
+        invalid |= ~np.isfinite(depth)
+    elif enc.depth_scale != 1:
+        np.divide(depth, np.float32(enc.depth_scale), out=depth)
+    return depth, invalid
+
+
+class DepthStats(NamedTuple):
+    """Statistics of a (sub-sampled) depth map."""
+    valid_fraction: float  # valid pixels / pixels
+    median: float  # median valid depth (metres); NaN without valid pixels
+    beyond_fraction: float  # measured pixels beyond max_depth / measured pixels
+
+
+def depth_stats(depth: np.ndarray, invalid: np.ndarray, max_depth: Optional[float]) -> DepthStats:
+    """Statistics of ``depth`` (metres) where not ``invalid``, before ``max_depth`` is applied."""
+    measured = ~invalid
+    num_measured = int(np.count_nonzero(measured))
+    if max_depth is not None:
+        beyond = measured & (depth > max_depth)
+        num_beyond = int(np.count_nonzero(beyond))
+        measured &= ~beyond
+    else:
+        num_beyond = 0
+    values = depth[measured]
+    median = float(np.median(values)) if values.size else float('nan')
+    return DepthStats(values.size / max(depth.size, 1), median, num_beyond / max(num_measured, 1))
+
+
+def symptoms(stats: DepthStats, max_depth: Optional[float], thresholds: Dict[str, float]
+             ) -> List[str]:
+    """What is implausible about ``stats`` (empty: plausible); ``thresholds`` as
+    :data:`PLAUSIBILITY_DEFAULTS`."""
+    found = []
+    if stats.valid_fraction < thresholds['min_valid_fraction']:
+        found.append(f'only {100 * stats.valid_fraction:.2f}% of the pixels are valid '
+                     f'(< {100 * thresholds["min_valid_fraction"]:g}%)')
+    if stats.median < thresholds['min_median_depth']:
+        found.append(f'median valid depth {stats.median:.3g} m < '
+                     f'{thresholds["min_median_depth"]:g} m')
+    limit = thresholds['max_median_ratio'] * (max_depth or _REFERENCE_DEPTH)
+    if stats.median > limit:
+        found.append(f'median valid depth {stats.median:.3g} m > {limit:g} m '
+                     f'({thresholds["max_median_ratio"]:g} x max_depth)')
+    if max_depth is not None and stats.beyond_fraction > thresholds['max_beyond_fraction']:
+        found.append(f'{100 * stats.beyond_fraction:.0f}% of the measured pixels lie beyond '
+                     f'max_depth={max_depth:g} m')
+    return found
+
+
+def raw_symptoms(values: np.ndarray, enc: DepthEncoding) -> List[str]:
+    """What is implausible about a sample of file ``values`` (as read) under ``enc``: values
+    that stop at 2047 with many exactly 2047 are 11-bit Kinect v1 disparity, not a distance."""
+    if enc.kinect_disparity is not None or values.dtype != np.uint16 or not values.size:
+        return []
+    share = np.count_nonzero(values == _KINECT_NO_RETURN) / values.size
+    if share >= 0.01 and values.max() <= _KINECT_NO_RETURN:
+        return [f'{100 * share:.0f}% of the values are 2047 and none is above it, as in '
+                '11-bit Kinect v1 disparity (2047 = no return)']
+    return []
+
+
+def _candidates(file_dtype: str) -> List[Tuple[str, DepthEncoding]]:
+    if file_dtype == 'float':
+        return [("encoding='float_m'", DEPTH_ENCODINGS['float_m']),
+                ("encoding='float_m', depth_scale=1000 (millimetres as float)",
+                 DEPTH_ENCODINGS['float_m']._replace(depth_scale=1000.0))]
+    nyu_raw = DEPTH_ENCODINGS['nyu_raw']
+    return [("encoding='scannet' (value / 1000; also 'redwood', '7scenes', 'nyu_toolbox')",
+             DEPTH_ENCODINGS['scannet']),
+            ("encoding='tum' (value / 5000)", DEPTH_ENCODINGS['tum']),
+            ("encoding='matterport' (value / 4000)", DEPTH_ENCODINGS['matterport']),
+            ("encoding='sunrgbd' (bits rotated by 3, then / 1000)", DEPTH_ENCODINGS['sunrgbd']),
+            ("encoding='nyu_raw' (Kinect disparity, NYU toolbox)", nyu_raw),
+            ("encoding='nyu_raw', swap_bytes=False (Kinect disparity, standard byte order)",
+             nyu_raw._replace(swap_bytes=False))]
+
+
+def likely_cause(values: np.ndarray, enc: DepthEncoding, max_depth: Optional[float],
+                 thresholds: Dict[str, float], invalid_value: Optional[float] = None) -> str:
+    """Name the likely cause of an implausible map from a sample of its file values.
+
+    Args:
+        values (np.ndarray): sub-sampled file values, as read (before ``enc``'s decoding).
+        enc (DepthEncoding): the configured encoding (left out of the candidates).
+        max_depth, thresholds, invalid_value: as for the configured check.
+
+    Returns:
+        str: a sentence: values quantised to a few levels (metres stored as integers), or the
+        encodings under which the values are plausible (most typical indoor median first), or,
+        when none is, the usual causes.
+    """
+    kind = 'float' if values.dtype.kind == 'f' else 'uint16'
+    measured = values[np.isfinite(values) & (values > 0)] if kind == 'float' else values[values > 0]
+    levels = np.unique(measured)
+    if 0 < levels.size < _MIN_LEVELS:
+        return (f'the values take only {levels.size} distinct levels (median '
+                f'{np.median(measured):g}): depth stored in a coarse unit such as whole metres '
+                "as integers; re-export it as uint16 millimetres or float metres ('float_m')")
+    found = []
+    for name, cand in _candidates(kind):
+        if cand == enc:
+            continue
+        depth, invalid = decode_depth(values.copy(), cand, invalid_value)
+        stats = depth_stats(depth, invalid, max_depth)
+        if not (symptoms(stats, max_depth, thresholds) or raw_symptoms(values, cand)):
+            found.append((abs(np.log(stats.median / _TYPICAL_MEDIAN)), name, stats))
+    if found:  # the most typical median first; none with far fewer valid pixels than the best
+        best = max(s.valid_fraction for _, _, s in found)
+        found = sorted((f for f in found if f[2].valid_fraction >= best / 2), key=lambda f: f[0])
+        return 'the values decode plausibly as ' + '; or '.join(
+            f'{name} (median {s.median:.2f} m, {100 * s.valid_fraction:.0f}% valid)'
+            for _, name, s in found[:3])
+    return ('no known encoding fits: check the scale (value / depth_scale = metres), bit '
+            'rotation (SUN RGB-D), byte order and disparity (NYU raw) of these files, or '
+            'whether they hold depth at all; legitimate frames (facing a window, a sensor '
+            'pressed against a surface) can be accepted with other thresholds (plausibility=dict'
+            '(...)) or on_implausible=\'ignore\'')
