@@ -2,21 +2,57 @@
 
 Each patch is applied once by :func:`apply_patches` (called on ``import mask3d_mm``), is as narrow
 as possible, says why it exists, and has a test in ``tests/test_compat.py`` that fails without it.
+
+Checkpoint safety: every way the stack loads a checkpoint ends in :func:`_safe_torch_load`
+(``torch.load(weights_only=True)`` plus the allow-list :func:`runner_checkpoint_globals`), or is
+refused with an error naming the source. The paths, in mmengine 0.10.7 / torch 2.13:
+
+============================================  =====================================================
+path                                          what loads it after :func:`apply_patches`
+============================================  =====================================================
+local file (``--resume``, ``load_from``,      :func:`load_local_checkpoint` (scheme ``''`` and
+``init_cfg`` Pretrained, ``tools/test.py``)   ``mmengine.runner.checkpoint.load_from_local``)
+``http://``, ``https://``                     mmengine's ``load_from_http`` -> its ``load_url`` ->
+                                              :func:`load_url_checkpoint`
+``torchvision://``, ``modelzoo://``,          resolved by mmengine to an URL -> ``load_from_http``
+``mmcls://``                                  -> :func:`load_url_checkpoint`
+``open-mmlab://``, ``openmmlab://``           :func:`load_openmmlab_checkpoint` (URL or local file)
+``s3://``, ``petrel://`` (+ cluster prefix)   :func:`load_remote_checkpoint`
+``pavi://``                                   refused (:func:`refuse_pavi_checkpoint`)
+``torch.hub.load_state_dict_from_url``,       :func:`load_url_checkpoint`, whatever
+``torch.utils.model_zoo.load_url``            ``weights_only`` the caller passes
+============================================  =====================================================
+
+Left to torch's default (``weights_only=True`` unless the user sets
+``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1``): mmpretrain's own ``torch.load`` calls for files
+mask3d_mm never uses (VQKD ``codebook_init_path``, retriever prototypes, the SwAV queue of a
+work dir). Config files and ``.pkl`` annotation files are Python code / pickles by design:
+trust them as code.
 """
 import importlib.util
+import io
 import os
 import os.path as osp
 import pickle
 import sys
 import types
-from typing import Any, Callable, List, Optional
+import zipfile
+from typing import IO, Any, Callable, List, Optional, Union
+from urllib.parse import urlparse
 
 import numpy as np
 import torch
+import torch.hub
+import torch.utils.model_zoo
 
-__all__ = ['apply_patches', 'load_local_checkpoint', 'runner_checkpoint_globals']
+__all__ = [
+    'apply_patches', 'load_local_checkpoint', 'load_url_checkpoint', 'load_remote_checkpoint',
+    'load_openmmlab_checkpoint', 'refuse_pavi_checkpoint', 'runner_checkpoint_globals'
+]
 
 _APPLIED = False
+# torch's own function, kept before any patch replaces the public names
+_TORCH_LOAD_STATE_DICT_FROM_URL = torch.hub.load_state_dict_from_url
 
 
 def _history_buffer_getattr(obj: Any, name: str) -> Any:
@@ -50,6 +86,43 @@ def runner_checkpoint_globals() -> List[Any]:
     return allowed
 
 
+_UNREADABLE = (RuntimeError, EOFError, KeyError, ValueError)  # torch names no file in these
+
+
+def _load_error(source: str, e: Exception) -> Exception:
+    """The error of a refused (``UnpicklingError``) or unreadable checkpoint, naming ``source``."""
+    # torch reports bytes that are no pickle at all as an unsupported operand
+    if isinstance(e, pickle.UnpicklingError) and 'Unsupported operand' not in str(e):
+        return pickle.UnpicklingError(
+            f'{source} holds Python objects that are not safe to unpickle, so it was not '
+            f'loaded (torch.load(weights_only=True)). If the file comes from a source you '
+            f'trust, re-save its tensors once: sd = torch.load(path, weights_only=False); '
+            f"torch.save(sd.get('state_dict', sd), new_path); then use new_path. "
+            f'Details: {e}')
+    return RuntimeError(
+        f'cannot read {source} as a torch checkpoint: it is empty, truncated (e.g. by an '
+        f'interrupted save or download) or not written by torch.save. Details: '
+        f'{type(e).__name__}: {e}')
+
+
+def _safe_torch_load(f: Union[str, IO[bytes]], source: str,
+                     map_location: Optional[Any] = None) -> Any:
+    """``torch.load(f, weights_only=True)`` with the Runner allow-list; errors name ``source``.
+
+    Why an explicit ``weights_only=True`` and a scoped ``safe_globals``, rather than torch's
+    default plus ``torch.serialization.add_safe_globals`` (issue 12, item 2): the default turns
+    to ``weights_only=False`` when ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1`` is set, an explicit
+    argument does not (torch/serialization.py); and ``add_safe_globals`` would widen the
+    allow-list of every ``torch.load`` in the process, not only of checkpoint loading.
+    """
+    try:
+        with torch.serialization.safe_globals(runner_checkpoint_globals()):
+            return torch.load(f, map_location=map_location, weights_only=True)
+    except (pickle.UnpicklingError, ) + _UNREADABLE as e:
+        error = _load_error(source, e)
+        raise error from (None if isinstance(error, pickle.UnpicklingError) else e)
+
+
 def load_local_checkpoint(filename: str, map_location: Optional[Any] = None) -> Any:
     """``torch.load`` of a local checkpoint, always with ``weights_only=True``.
 
@@ -62,27 +135,124 @@ def load_local_checkpoint(filename: str, map_location: Optional[Any] = None) -> 
     filename = osp.expanduser(filename)
     if not osp.isfile(filename):
         raise FileNotFoundError(f'{filename} can not be found.')
+    return _safe_torch_load(filename, filename, map_location)
+
+
+def _discard_download(cached: str, model_dir: str) -> None:
+    """Remove a refused download from torch hub's cache (and what torch extracted of a legacy
+    one-file zip), so that no later load finds it, with whatever ``weights_only``."""
+    if zipfile.is_zipfile(cached):
+        with zipfile.ZipFile(cached) as z:
+            names = z.namelist()
+        if len(names) == 1:
+            member = osp.realpath(osp.join(model_dir, names[0]))
+            if osp.dirname(member) == osp.realpath(model_dir) and osp.isfile(member):
+                os.remove(member)
+    os.remove(cached)
+
+
+def load_url_checkpoint(url: str, model_dir: Optional[str] = None,
+                        map_location: Optional[Any] = None, progress: bool = True,
+                        check_hash: bool = False, file_name: Optional[str] = None,
+                        weights_only: bool = True) -> Any:
+    """``torch.hub.load_state_dict_from_url``, always with ``weights_only=True`` and the Runner
+    allow-list (``weights_only`` is accepted for the signature and ignored).
+
+    Why: torch 2.13's ``load_state_dict_from_url`` defaults to ``weights_only=False``, and
+    mmengine's ``load_from_http`` (``load_from=http://...``, ``init_cfg`` Pretrained URLs,
+    ``torchvision://``, ``open-mmlab://``, ``mmcls://``) calls it without the argument, so a
+    checkpoint URL ran its pickled code. The file is downloaded to torch hub's cache as before
+    (``$TORCH_HOME/hub/checkpoints``); one that is refused or unreadable is removed from it.
+    """
     try:
         with torch.serialization.safe_globals(runner_checkpoint_globals()):
-            return torch.load(filename, map_location=map_location, weights_only=True)
-    except pickle.UnpicklingError as e:
-        raise pickle.UnpicklingError(
-            f'{filename} holds Python objects that are not safe to unpickle, so it was not '
-            f'loaded (torch.load(weights_only=True)). If the file comes from a source you '
-            f'trust, re-save its tensors once: sd = torch.load(path, weights_only=False); '
-            f"torch.save(sd.get('state_dict', sd), new_path); then use new_path. "
-            f'Details: {e}') from None
-    except (RuntimeError, EOFError, KeyError, ValueError) as e:  # torch names no file here
-        raise RuntimeError(
-            f'cannot read {filename} as a torch checkpoint: it is empty, truncated (e.g. by an '
-            f'interrupted save) or not written by torch.save. Details: {type(e).__name__}: '
-            f'{e}') from e
+            return _TORCH_LOAD_STATE_DICT_FROM_URL(
+                url, model_dir=model_dir, map_location=map_location, progress=progress,
+                check_hash=check_hash, file_name=file_name, weights_only=True)
+    except (pickle.UnpicklingError, ) + _UNREADABLE as e:
+        model_dir = model_dir or osp.join(torch.hub.get_dir(), 'checkpoints')
+        cached = osp.join(model_dir, file_name or osp.basename(urlparse(url).path))
+        if not osp.isfile(cached):  # the download failed (e.g. a wrong hash): not a load error
+            raise
+        _discard_download(cached, model_dir)
+        error = _load_error(f'{url} (downloaded to {cached}, now removed)', e)
+        raise error from (None if isinstance(error, pickle.UnpicklingError) else e)
 
 
-def _patch_mmengine_local_checkpoints() -> None:
-    """Route mmengine's loading of local files (resume, load_from, init_cfg Pretrained)."""
-    from mmengine.runner.checkpoint import CheckpointLoader
-    CheckpointLoader.register_scheme(prefixes='', loader=load_local_checkpoint, force=True)
+def load_remote_checkpoint(filename: str, map_location: Optional[Any] = None,
+                           backend: str = 'petrel') -> Any:
+    """mmengine's ``s3://`` / ``petrel://`` loader (``load_from_ceph``), loading safely.
+
+    Why: upstream reads the bytes through the file backend and calls ``torch.load`` without
+    ``weights_only``. Here the bytes go through :func:`_safe_torch_load`.
+    """
+    from mmengine.fileio import get_file_backend
+    data = get_file_backend(filename, backend_args={'backend': backend}).get(filename)
+    return _safe_torch_load(io.BytesIO(data), filename, map_location)
+
+
+def load_openmmlab_checkpoint(filename: str, map_location: Optional[Any] = None) -> Any:
+    """mmengine's ``open-mmlab://NAME`` loader, resolving NAME as upstream does and loading the
+    URL or the file under ``$MMENGINE_HOME`` through the safe loaders.
+
+    Why: upstream's branch for a local file calls ``torch.load`` without ``weights_only``.
+    """
+    from mmengine.runner.checkpoint import (CheckpointLoader, _get_mmengine_home,
+                                            get_deprecated_model_names, get_external_models)
+    name = filename.split('://', 1)[1]
+    name = get_deprecated_model_names().get(name, name)
+    models = get_external_models()
+    if name not in models:
+        raise KeyError(f'{filename}: no model {name!r} in the open-mmlab model list')
+    url = models[name]
+    if not url.startswith(('http://', 'https://')):
+        url = osp.join(_get_mmengine_home(), url)
+    return CheckpointLoader.load_checkpoint(url, map_location=map_location)
+
+
+def refuse_pavi_checkpoint(filename: str, map_location: Optional[Any] = None) -> Any:
+    """``pavi://`` is refused: upstream loads the download with ``torch.load`` without
+    ``weights_only``, and pavi (not installed) cannot be tested here."""
+    raise RuntimeError(
+        f'{filename}: mask3d_mm does not load pavi:// checkpoints, because it can only vouch '
+        f'for loaders it tests with torch.load(weights_only=True). Download the file and give '
+        f'its local path.')
+
+
+def _patch_mmengine_checkpoint_loaders() -> None:
+    """Route every scheme of mmengine's ``CheckpointLoader`` through a safe loader (the table
+    of the module docstring), in its registry and as the module's functions (for direct
+    callers)."""
+    from mmengine.runner import checkpoint as ckpt
+    loaders = {
+        '': ('load_from_local', load_local_checkpoint),
+        ('open-mmlab://', 'openmmlab://'): ('load_from_openmmlab', load_openmmlab_checkpoint),
+        (r'(\S+\:)?s3://', r'(\S+\:)?petrel://'): ('load_from_ceph', load_remote_checkpoint),
+        'pavi://': ('load_from_pavi', refuse_pavi_checkpoint),
+    }
+    for prefixes, (name, loader) in loaders.items():
+        ckpt.CheckpointLoader.register_scheme(prefixes=prefixes, loader=loader, force=True)
+        setattr(ckpt, name, loader)
+
+
+def _patch_url_loading() -> None:
+    """Make ``torch.hub.load_state_dict_from_url`` (and its aliases: ``torch.utils.model_zoo.
+    load_url``, mmengine's ``load_url``, torchvision's) :func:`load_url_checkpoint`.
+
+    Why: see :func:`load_url_checkpoint`. The public names are replaced, and so is every binding
+    of torch's function in a module already imported (``from torch.hub import ...``); a module
+    imported later binds the replacement.
+    """
+    torch.hub.load_state_dict_from_url = load_url_checkpoint
+    torch.utils.model_zoo.load_url = load_url_checkpoint
+    import mmengine.runner.checkpoint  # noqa: F401  (binds load_url now, replaced below)
+    for module in list(sys.modules.values()):
+        namespace = getattr(module, '__dict__', None)
+        if not isinstance(namespace, dict) or namespace is globals():  # keeps torch's own
+            continue
+        for name, value in list(namespace.items()):
+            if value is _TORCH_LOAD_STATE_DICT_FROM_URL:
+                namespace[name] = load_url_checkpoint
 
 
 def _torchvision_ops_unloadable() -> bool:
@@ -117,7 +287,7 @@ def _patch_torchvision_without_ops() -> None:
 
 
 _PATCHES: List[Callable[[], None]] = [
-    _patch_torchvision_without_ops, _patch_mmengine_local_checkpoints
+    _patch_torchvision_without_ops, _patch_mmengine_checkpoint_loaders, _patch_url_loading
 ]
 
 

@@ -1,17 +1,24 @@
 """Each patch in mask3d_mm.compat does what it says, and is needed (fails without it)."""
 import mask3d_mm  # noqa: F401  (first: compat patches)
 
+import json
 import os
+import os.path as osp
 import pickle
 import subprocess
 import sys
 
 import pytest
 import torch
+from helpers.malicious import serve_directory, write_malicious_checkpoint
+from mmengine.fileio.backends import BaseStorageBackend
+from mmengine.fileio.backends.registry_utils import backends
 from mmengine.model import BaseModel
 from mmengine.runner import Runner
+from mmengine.runner import checkpoint as mmengine_checkpoint
 from mmengine.runner.checkpoint import CheckpointLoader
 
+from mask3d_mm import compat
 from mask3d_mm.compat import load_local_checkpoint
 
 
@@ -76,6 +83,8 @@ def test_runner_checkpoint_needs_the_patch(tmp_path):
         torch.load(ckpt, map_location='cpu')  # what mmengine 0.10.7 does
     state = CheckpointLoader.load_checkpoint(ckpt, map_location='cpu')
     assert state['meta']['iter'] == 2 and 'message_hub' in state
+    with pytest.raises(pickle.UnpicklingError):  # the allow-list was scoped to that load
+        torch.load(ckpt, map_location='cpu', weights_only=True)
 
 
 class _Evil:
@@ -91,6 +100,136 @@ def test_unsafe_pickle_is_refused_with_a_clear_error(tmp_path):
         load_local_checkpoint(str(path))
     with pytest.raises(FileNotFoundError, match='missing.pth'):
         load_local_checkpoint(str(tmp_path / 'missing.pth'))
+
+
+def test_every_mmengine_scheme_loads_safely_or_is_refused():
+    """Each prefix of CheckpointLoader maps to a loader of mask3d_mm.compat, or to mmengine's
+    http loader (and the ones resolving names to URLs), whose download goes through
+    compat.load_url_checkpoint. A scheme added upstream fails here until it is vetted."""
+    safe = {compat.load_local_checkpoint, compat.load_openmmlab_checkpoint,
+            compat.load_remote_checkpoint, compat.refuse_pavi_checkpoint}
+    via_http = {mmengine_checkpoint.load_from_http, mmengine_checkpoint.load_from_torchvision,
+                mmengine_checkpoint.load_from_mmcls}
+    schemes = dict(CheckpointLoader._schemes)
+    assert set(schemes.values()) <= safe | via_http, schemes
+    assert schemes[''] is compat.load_local_checkpoint
+    for alias in (mmengine_checkpoint.load_url, torch.hub.load_state_dict_from_url,
+                  torch.utils.model_zoo.load_url):
+        assert alias is compat.load_url_checkpoint
+    from mmengine.utils import dl_utils
+    assert dl_utils.load_url is compat.load_url_checkpoint
+
+
+@pytest.fixture
+def hub_cache(tmp_path, monkeypatch):
+    """torch hub's download cache and mmengine's home in ``tmp_path``."""
+    monkeypatch.setenv('TORCH_HOME', str(tmp_path / 'torch_home'))
+    monkeypatch.setenv('MMENGINE_HOME', str(tmp_path / 'mmengine_home'))
+    cache = tmp_path / 'torch_home' / 'hub' / 'checkpoints'
+    cache.mkdir(parents=True)
+    return cache
+
+
+def _first_url(models: dict) -> tuple:
+    return next((k, v) for k, v in models.items() if v.startswith('https://'))
+
+
+@pytest.mark.parametrize('scheme', ['torchvision', 'mmcls', 'open-mmlab'])
+def test_model_zoo_names_load_safely_from_the_cache(tmp_path, hub_cache, scheme):
+    """A model-zoo name whose file is in the hub cache (no download): loaded with
+    weights_only=True, and the refused file leaves the cache."""
+    models = dict(torchvision=mmengine_checkpoint.get_torchvision_models,
+                  mmcls=mmengine_checkpoint.get_mmcls_models,
+                  **{'open-mmlab': mmengine_checkpoint.get_external_models})[scheme]()
+    name, url = _first_url(models)
+    cached = hub_cache / osp.basename(url)
+    marker = tmp_path / 'code_ran'
+    write_malicious_checkpoint(str(cached), str(marker))
+    with pytest.raises(pickle.UnpicklingError, match=f'{url}.*not safe to unpickle'):
+        CheckpointLoader.load_checkpoint(f'{scheme}://{name}', map_location='cpu')
+    assert not marker.exists() and not cached.exists()
+
+
+def test_open_mmlab_local_entry_loads_safely(tmp_path, hub_cache):
+    """open-mmlab:// names mapped to a file under $MMENGINE_HOME (upstream: plain torch.load)."""
+    home = tmp_path / 'mmengine_home'
+    home.mkdir()
+    (home / 'open_mmlab.json').write_text(json.dumps({'mine': 'mine.pth'}))
+    marker = tmp_path / 'code_ran'
+    write_malicious_checkpoint(str(home / 'mine.pth'), str(marker))
+    with pytest.raises(pickle.UnpicklingError, match='mine.pth.*not safe to unpickle'):
+        CheckpointLoader.load_checkpoint('open-mmlab://mine')
+    assert not marker.exists()
+    torch.save({'state_dict': {'w': torch.ones(1)}}, home / 'mine.pth')
+    assert CheckpointLoader.load_checkpoint('open-mmlab://mine')['state_dict']['w'] == 1
+
+
+class _MemoryBackend(BaseStorageBackend):
+    """A storage backend serving bytes from a dict (stands in for petrel's object store)."""
+    files: dict = {}
+
+    def __init__(self, **kwargs) -> None:
+        pass
+
+    def get(self, filepath: str) -> bytes:
+        return self.files[str(filepath)]
+
+    def get_text(self, filepath: str, encoding: str = 'utf-8') -> str:
+        return self.get(filepath).decode(encoding)
+
+
+def test_s3_checkpoints_load_safely(tmp_path, monkeypatch):
+    monkeypatch.setitem(backends, 'petrel', _MemoryBackend)
+    marker = tmp_path / 'code_ran'
+    evil = write_malicious_checkpoint(str(tmp_path / 'evil.pth'), str(marker))
+    torch.save({'state_dict': {'w': torch.ones(1)}}, tmp_path / 'good.pth')
+    files = {f'cluster:s3://bucket/{n}': (tmp_path / n).read_bytes()
+             for n in ('evil.pth', 'good.pth')}
+    monkeypatch.setattr(_MemoryBackend, 'files', files)
+    with pytest.raises(pickle.UnpicklingError, match='cluster:s3://bucket/evil.pth'):
+        CheckpointLoader.load_checkpoint('cluster:s3://bucket/evil.pth')
+    assert not marker.exists() and osp.isfile(evil)
+    good = CheckpointLoader.load_checkpoint('cluster:s3://bucket/good.pth')
+    assert good['state_dict']['w'] == 1
+
+
+def test_pavi_is_refused_naming_the_source():
+    with pytest.raises(RuntimeError, match='pavi://project/model.pth: .*local path'):
+        CheckpointLoader.load_checkpoint('pavi://project/model.pth')
+
+
+def test_hub_aliases_refuse_code_and_clean_the_cache(tmp_path, hub_cache, monkeypatch):
+    """torch.hub / model_zoo called directly, asking for weights_only=False: still refused."""
+    for var in ('http_proxy', 'HTTP_PROXY', 'all_proxy', 'ALL_PROXY'):
+        monkeypatch.delenv(var, raising=False)
+    marker = tmp_path / 'code_ran'
+    served = tmp_path / 'served'
+    served.mkdir()
+    write_malicious_checkpoint(str(served / 'evil.pth'), str(marker))
+    (served / 'broken.pth').write_bytes(b'not a checkpoint')
+    with serve_directory(str(served)) as (url, requests):
+        for load in (torch.hub.load_state_dict_from_url, torch.utils.model_zoo.load_url):
+            with pytest.raises(pickle.UnpicklingError, match=f'{url}/evil.pth'):
+                load(f'{url}/evil.pth', weights_only=False)
+        with pytest.raises(RuntimeError, match=f'cannot read {url}/broken.pth'):
+            torch.hub.load_state_dict_from_url(f'{url}/broken.pth')
+    assert requests == ['/evil.pth', '/evil.pth', '/broken.pth']  # each refusal emptied the cache
+    assert not marker.exists() and os.listdir(hub_cache) == []
+
+
+def test_explicit_weights_only_resists_torch_force_no_weights_only_load(tmp_path, monkeypatch):
+    """Why compat passes weights_only=True instead of relying on torch's default: the variable
+    TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1 turns the default off (what mmengine's own loader would
+    get), not an explicit argument."""
+    marker = tmp_path / 'code_ran'
+    evil = write_malicious_checkpoint(str(tmp_path / 'evil.pth'), str(marker))
+    monkeypatch.setenv('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', '1')
+    with pytest.raises(pickle.UnpicklingError, match='evil.pth'):
+        CheckpointLoader.load_checkpoint(evil)
+    assert not marker.exists()
+    with pytest.warns(UserWarning, match='TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD'):
+        torch.load(evil, map_location='cpu')  # mmengine 0.10.7's load_from_local, verbatim
+    assert marker.exists()
 
 
 def test_torchvision_python_parts_import():

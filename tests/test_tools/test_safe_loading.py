@@ -1,12 +1,16 @@
-"""Files the project writes load with weights_only=True; files users give are loaded with
-weights_only=True, and one that needs more is refused with an error naming it."""
+"""Files the project writes load with weights_only=True; files users give, local or by URL, are
+loaded with weights_only=True, and one that needs more is refused with an error naming it."""
+import os
 import os.path as osp
 import pickle
+import shutil
+from types import SimpleNamespace
 
 import pytest
 import torch
 from mmengine.config import Config
 
+from helpers.malicious import serve_directory, write_malicious_checkpoint
 from helpers.tools import run_tool_main
 
 
@@ -75,3 +79,72 @@ def test_unsafe_user_file_is_refused(tiny_pretrain_run, tmp_path, how):
     assert 're-save its tensors' in msg  # says what to do
     assert 'Payload' in msg  # and what is in the way
     assert not osp.exists(marker)  # nothing of the file ran
+
+
+@pytest.fixture
+def served(tmp_path, monkeypatch):
+    """A folder served over HTTP on 127.0.0.1 by this process, with torch hub's download cache
+    in ``tmp_path``: ``.root``, ``.url``, ``.cache`` (the hub's checkpoints folder),
+    ``.requests`` (the paths served)."""
+    monkeypatch.setenv('TORCH_HOME', str(tmp_path / 'torch_home'))
+    for var in ('http_proxy', 'https_proxy', 'all_proxy'):
+        monkeypatch.delenv(var, raising=False)
+        monkeypatch.delenv(var.upper(), raising=False)
+    root = tmp_path / 'served'
+    root.mkdir()
+    with serve_directory(str(root)) as (url, requests):
+        yield SimpleNamespace(root=root, url=url, requests=requests,
+                              cache=tmp_path / 'torch_home' / 'hub' / 'checkpoints')
+
+
+def _mmseg_vit_init(checkpoint: str) -> None:
+    from mmseg.models.backbones import VisionTransformer
+    vit = VisionTransformer(img_size=(32, 32), patch_size=16, embed_dims=32, num_layers=1,
+                            num_heads=2, init_cfg=dict(type='Pretrained', checkpoint=checkpoint))
+    vit.init_weights()
+
+
+@pytest.mark.parametrize('how', ['load_from', 'export', 'test_tool', 'mmseg_init_cfg',
+                                 'torch_hub'])
+def test_url_checkpoint_with_code_is_refused(tiny_pretrain_run, tmp_path, served, how):
+    config, _ = tiny_pretrain_run
+    marker = str(tmp_path / 'code_ran')
+    write_malicious_checkpoint(str(served.root / 'weights.pth'), marker)
+    url = f'{served.url}/weights.pth'
+    work = ['--work-dir', str(tmp_path / 'work')]
+    with pytest.raises(pickle.UnpicklingError) as e:
+        if how == 'load_from':
+            run_tool_main('train', config, *work, '--cfg-options', f'load_from={url}')
+        elif how == 'export':
+            run_tool_main('model_converters/export_rgb_encoder', url, str(tmp_path / 'out.pth'))
+        elif how == 'test_tool':
+            run_tool_main('test', config, url, *work)
+        elif how == 'mmseg_init_cfg':
+            _mmseg_vit_init(url)
+        else:  # direct callers, even asking for weights_only=False
+            torch.hub.load_state_dict_from_url(url, weights_only=False)
+    assert served.requests == ['/weights.pth']  # it went over HTTP
+    assert url in str(e.value) and 'not safe to unpickle' in str(e.value)
+    assert 'MarkerPayload' in str(e.value)
+    assert not osp.exists(marker)  # nothing of the file ran
+    # the refused download left the hub cache: no later load (any weights_only) finds it
+    assert not served.cache.exists() or os.listdir(served.cache) == []
+    assert not osp.exists(tmp_path / 'out.pth')
+
+
+def test_good_checkpoint_over_http_loads(tiny_pretrain_run, tmp_path, served):
+    """A Runner checkpoint (message hub, numpy metas) by URL: tools/test.py and the export give
+    what they give for the local file."""
+    config, ckpt = tiny_pretrain_run
+    shutil.copy(ckpt, served.root / 'iter_2.pth')
+    url = f'{served.url}/iter_2.pth'
+    work = ['--work-dir', str(tmp_path / 'work')]
+    by_url = run_tool_main('test', config, url, *work)
+    assert by_url == run_tool_main('test', config, ckpt, *work)
+    assert osp.isfile(served.cache / 'iter_2.pth')  # downloaded once, kept in the cache
+    run_tool_main('model_converters/export_rgb_encoder', url, str(tmp_path / 'url.pth'))
+    run_tool_main('model_converters/export_rgb_encoder', ckpt, str(tmp_path / 'local.pth'))
+    a, b = (torch.load(tmp_path / f, weights_only=True)['state_dict']
+            for f in ('url.pth', 'local.pth'))
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    assert served.requests == ['/iter_2.pth']  # later loads read the cache
