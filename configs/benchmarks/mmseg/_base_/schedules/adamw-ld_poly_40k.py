@@ -1,8 +1,9 @@
 # 40k iterations: AdamW (lr 1e-4, wd 0.05) with layer-wise lr decay over the ViT
 # (mask3d_mm.LayerDecayOptimWrapperConstructor: block i of 12 trains at lr * 0.65 ** (13 - i),
 # the embeddings at lr * 0.65 ** 13, neck and heads at lr; no weight decay on 1-D parameters,
-# cls_token and pos_embed), AMP with a dynamic loss scale (needs a GPU: on a CPU set
-# optim_wrapper.type='OptimWrapper'), 1500 warm-up iterations, then linear (poly, power 1) to 0.
+# cls_token and pos_embed), AMP with a dynamic loss scale (needs a GPU: without one,
+# tools/train.py switches to an fp32 OptimWrapper by itself), 1500 warm-up iterations, then
+# linear (poly, power 1) to 0.
 _base_ = ['mmseg::_base_/schedules/schedule_40k.py']
 
 optim_wrapper = dict(
