@@ -104,7 +104,8 @@ def main() -> None:
 
     stage(3, 'export of the color encoder')
     encoder = osp.join(args.work_dir, 'mask3d_vit-tiny_rgb-encoder.pth')
-    run(osp.join(REPO, 'tools/model_converters/export_rgb_encoder.py'), checkpoint, encoder)
+    run(osp.join(REPO, 'tools/model_converters/export_rgb_encoder.py'), checkpoint, encoder,
+        '--force')  # the demo's own file: a re-run replaces it
 
     stage(4, 'reconstruction panels and curves')
     panels = osp.join(args.work_dir, 'reconstructions')

@@ -140,7 +140,7 @@ def pretrain(cmds: Commands, arm: str, args: argparse.Namespace,
              *schedule_options(epochs), 'randomness.seed=0',
              *data_options(args.data_root, splits), *options, done=osp.isfile(last))
     cmds.run(osp.join(TOOLS, 'model_converters/export_rgb_encoder.py'), last, encoder,
-             done=osp.isfile(encoder) and osp.isfile(last)
+             '--force', done=osp.isfile(encoder) and osp.isfile(last)
              and osp.getmtime(encoder) >= osp.getmtime(last))
     return encoder
 

@@ -1,0 +1,227 @@
+"""Nothing a user made is overwritten: outputs that are inputs are refused, existing outputs
+need --force / --overwrite, writes are atomic, and the export says what a foreign checkpoint is."""
+import hashlib
+import json
+import os
+import os.path as osp
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.registry import DefaultScope
+
+from helpers.seg_data import nyu_frames, write_class_mapping, write_labeled_mat, write_splits_mat
+from helpers.tools import REPO, load_tool, run, run_tool_main
+
+GENERATOR = 'dataset_converters/generate_synthetic_scannet'
+TINY = ('--height', '24', '--width', '32')
+
+
+def _digest(path) -> str:
+    return hashlib.sha256(open(path, 'rb').read()).hexdigest()
+
+
+# ---- export_rgb_encoder.py -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize('alias', ['same', 'relative', 'symlink'])
+def test_export_refuses_to_write_over_its_checkpoint(tiny_pretrain_run, tmp_path, alias,
+                                                     monkeypatch):
+    _, ckpt = tiny_pretrain_run
+    before = _digest(ckpt)
+    out = ckpt
+    if alias == 'relative':
+        monkeypatch.chdir(osp.dirname(ckpt))
+        out = osp.join('.', osp.basename(ckpt))
+    elif alias == 'symlink':
+        out = str(tmp_path / 'link.pth')
+        os.symlink(ckpt, out)
+    with pytest.raises(ValueError, match='is the input .*would destroy'):
+        run_tool_main('model_converters/export_rgb_encoder', ckpt, out, '--force')
+    assert _digest(ckpt) == before
+
+
+def test_export_keeps_an_existing_output_unless_force(tiny_pretrain_run, tmp_path):
+    _, ckpt = tiny_pretrain_run
+    out = tmp_path / 'encoder.pth'
+    out.write_bytes(b'mine')
+    with pytest.raises(FileExistsError, match=f'{out} exists; pass --force'):
+        run_tool_main('model_converters/export_rgb_encoder', ckpt, str(out))
+    assert out.read_bytes() == b'mine'
+    run_tool_main('model_converters/export_rgb_encoder', ckpt, str(out), '--force')
+    assert 'backbone.' not in ''.join(torch.load(out, weights_only=True)['state_dict'])
+    assert [f for f in os.listdir(tmp_path) if f.startswith('.')] == []  # no temp file left
+
+
+def _save_state_dict(cfg_file: str, path: str) -> str:
+    from mask3d_mm.registry import MODELS
+    cfg = Config.fromfile(osp.join(REPO, cfg_file))
+    with DefaultScope.overwrite_default_scope(cfg.default_scope):
+        model = MODELS.build(cfg.model)
+    torch.save(dict(state_dict=model.state_dict()), path)
+    return path
+
+
+def test_export_says_what_a_foreign_checkpoint_is(tmp_path, capsys):
+    """An mmseg UperNet checkpoint has backbone.* keys too: it used to export ("wrote 54
+    tensors"). An MMPretrain MAE exports with a note (the comparison tool uses that)."""
+    seg = _save_state_dict('configs/benchmarks/mmseg/upernet_vit-tiny_synthetic-scannet20.py',
+                           str(tmp_path / 'upernet.pth'))
+    with pytest.raises(KeyError, match=r'upernet.pth: not a Mask3D checkpoint: looks like an '
+                       r'mmseg EncoderDecoder checkpoint \(decode_head.\*, auxiliary_head.\*\)'):
+        run_tool_main('model_converters/export_rgb_encoder', seg, str(tmp_path / 'a.pth'))
+    assert not osp.exists(tmp_path / 'a.pth')
+    bare = str(tmp_path / 'bare.pth')
+    torch.save(dict(state_dict={k[len('backbone.'):]: v for k, v in torch.load(
+        seg, weights_only=True)['state_dict'].items() if k.startswith('backbone.')}), bare)
+    with pytest.raises(KeyError, match='bare ViT state dict .*use it as it is'):
+        run_tool_main('model_converters/export_rgb_encoder', bare, str(tmp_path / 'b.pth'))
+    mae = _save_state_dict(
+        'configs/benchmarks/pretrain_comparison/mae_vit-tiny_synthetic-112x112.py',
+        str(tmp_path / 'mae.pth'))
+    run_tool_main('model_converters/export_rgb_encoder', mae, str(tmp_path / 'c.pth'))
+    assert 'an mmpretrain MAE checkpoint' in capsys.readouterr().out
+
+
+def test_atomic_output_survives_kill_9(tmp_path):
+    """A writer killed half-way leaves the previous file intact (and a hidden .part file)."""
+    out = tmp_path / 'metrics.json'
+    out.write_text('{"old": 1}')
+    code = ('import os, signal; from mask3d_mm.output_files import atomic_output\n'
+            f'with atomic_output({str(out)!r}) as tmp:\n'
+            '    f = open(tmp, "w"); f.write("{\\"half"); f.flush()\n'
+            '    os.kill(os.getpid(), signal.SIGKILL)\n')
+    proc = run([sys.executable, '-c', code])
+    assert proc.returncode == -signal.SIGKILL
+    assert json.loads(out.read_text()) == {'old': 1}
+    assert [f for f in os.listdir(tmp_path) if f.endswith('.part.json')]
+
+
+# ---- tools/test.py --out, scannet_to_coco.py --out, nyuv2_mat.py --------------------------------
+
+
+def test_test_tool_out_is_checked_before_the_run(tiny_pretrain_run, tmp_path):
+    config, ckpt = tiny_pretrain_run
+    work = ['--work-dir', str(tmp_path / 'work')]
+    before = _digest(ckpt)
+    with pytest.raises(ValueError, match='is the input'):
+        run_tool_main('test', config, ckpt, *work, '--out', ckpt, '--out-item', 'pred',
+                      '--force')
+    assert _digest(ckpt) == before
+    out = tmp_path / 'metrics.json'
+    out.write_text('{"mine": 1}')
+    with pytest.raises(FileExistsError, match='pass --force'):
+        run_tool_main('test', config, ckpt, *work, '--out', str(out))
+    assert not osp.exists(tmp_path / 'work')  # refused before the Runner was built
+    metrics = run_tool_main('test', config, ckpt, *work, '--out', str(out), '--force')
+    assert json.loads(out.read_text()) == pytest.approx(metrics)
+
+
+def test_scannet_to_coco_keeps_an_existing_json_unless_force(synthetic_scannet, tmp_path):
+    out = tmp_path / 'instances.json'
+    out.write_text('{"mine": 1}')
+    args = [synthetic_scannet, '--out', str(out), '--frame-skip', '4']
+    with pytest.raises(FileExistsError, match='pass --force'):
+        run_tool_main('dataset_converters/scannet_to_coco', *args)
+    assert out.read_text() == '{"mine": 1}'
+    run_tool_main('dataset_converters/scannet_to_coco', *args, '--force')
+    assert len(json.loads(out.read_text())['images']) == 2
+
+
+def test_nyuv2_converter_replaces_a_set_only_with_force(tmp_path):
+    mats = dict(labeled=str(tmp_path / 'labeled.mat'), splits=str(tmp_path / 'splits.mat'),
+                mapping=str(tmp_path / 'map.mat'))
+    frames = nyu_frames()
+    write_labeled_mat(mats['labeled'], frames)
+    write_splits_mat(mats['splits'])
+    write_class_mapping(mats['mapping'], frames['map_class'])
+    out = tmp_path / 'nyuv2'
+    args = [mats['labeled'], mats['splits'], str(out), '--mapping', mats['mapping']]
+    run_tool_main('dataset_converters/nyuv2_mat', *args)
+    assert sorted(os.listdir(out)) == ['depth', 'images', 'labels40']
+    with pytest.raises(FileExistsError, match=r"holds \['images', 'labels40', 'depth'\]"):
+        run_tool_main('dataset_converters/nyuv2_mat', *args, '--no-depth')
+    assert len(os.listdir(out / 'depth' / 'train')) == 3
+    run_tool_main('dataset_converters/nyuv2_mat', *args, '--no-depth', '--force')
+    assert sorted(os.listdir(out)) == ['images', 'labels40']  # the whole set replaced
+    os.replace(mats['mapping'], out / 'labels40' / 'map.mat')
+    with pytest.raises(ValueError, match='inside the output folder'):
+        run_tool_main('dataset_converters/nyuv2_mat', *args[:-1], str(out / 'labels40' /
+                                                                      'map.mat'), '--force')
+    assert osp.isfile(out / 'labels40' / 'map.mat')
+
+
+# ---- generate_synthetic_scannet.py ---------------------------------------------------------
+
+
+def _frames(root) -> list:
+    return sorted(os.listdir(osp.join(root, 'scene0000_00', 'color')))
+
+
+def test_generator_refuses_a_non_empty_root_and_overwrite_replaces_the_set(tmp_path):
+    root = str(tmp_path / 'synthetic')
+    run_tool_main(GENERATOR, root, '--num-scenes', '2', '--frames-per-scene', '3', *TINY)
+    assert _frames(root) == ['000000.jpg', '000001.jpg', '000002.jpg']
+    assert osp.isfile(osp.join(root, '.mask3d_mm_synthetic.json'))
+    with pytest.raises(FileExistsError, match='not empty: pass --overwrite'):
+        run_tool_main(GENERATOR, root, '--num-scenes', '2', '--frames-per-scene', '2', *TINY)
+    assert len(_frames(root)) == 3
+    run_tool_main(GENERATOR, root, '--num-scenes', '2', '--frames-per-scene', '2', '--overwrite',
+                  '--frame-step', '5', *TINY)
+    assert _frames(root) == ['000000.jpg', '000005.jpg']  # no frame of the old set is left
+    assert [f for f in os.listdir(tmp_path) if f != 'synthetic'] == []  # no temp folder left
+
+
+def test_generator_overwrite_removes_only_its_own_sets(tmp_path):
+    mine = tmp_path / 'mine'
+    mine.mkdir()
+    (mine / 'notes.txt').write_text('keep me')
+    with pytest.raises(ValueError, match=r"does not look like a set .*notes.txt"):
+        run_tool_main(GENERATOR, str(mine), '--overwrite', *TINY)
+    assert (mine / 'notes.txt').read_text() == 'keep me'
+    root = str(tmp_path / 'synthetic')
+    run_tool_main(GENERATOR, root, '--num-scenes', '2', '--frames-per-scene', '1', *TINY)
+    open(osp.join(root, 'scene0000_00', 'my_labels.txt'), 'w').close()
+    with pytest.raises(ValueError, match='scene0000_00/my_labels.txt'):
+        run_tool_main(GENERATOR, root, '--overwrite', *TINY)
+    for protected in (REPO, '/', osp.expanduser('~')):
+        with pytest.raises(ValueError, match='give a folder of its own'):
+            run_tool_main(GENERATOR, protected, '--overwrite', *TINY)
+    assert osp.isfile(osp.join(REPO, 'README.md'))
+
+
+def test_generator_killed_leaves_the_old_set_whole(tmp_path):
+    root = str(tmp_path / 'synthetic')
+    run_tool_main(GENERATOR, root, '--num-scenes', '2', '--frames-per-scene', '1', *TINY)
+    before = sorted(os.walk(root))
+    proc = subprocess.Popen(
+        [sys.executable, osp.join(REPO, 'tools', GENERATOR + '.py'), root, '--overwrite',
+         '--num-scenes', '2', '--frames-per-scene', '400', *TINY],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while time.time() < deadline and proc.poll() is None and not any(
+            osp.isdir(osp.join(tmp_path, d, 'scene0000_00', 'color')) and os.listdir(
+                osp.join(tmp_path, d, 'scene0000_00', 'color'))
+            for d in os.listdir(tmp_path) if d.endswith('.part')):
+        time.sleep(0.05)
+    assert proc.poll() is None, 'the generator ended before it could be killed'
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(30)
+    assert sorted(os.walk(root)) == before  # the old set, complete and alone
+
+
+def test_demo_data_step_accepts_a_complete_set(tmp_path, capsys):
+    """tools/demo.py and compare_pretraining.py generate the set when it is absent, and use a
+    complete one as it is."""
+    demo = load_tool('tools/demo.py')
+    root = str(tmp_path / 'synthetic')
+    demo.ensure_data(root, 2, 1)
+    assert len(_frames(root)) == 1 and osp.isfile(osp.join(root, 'scannetv2_train.txt'))
+    stamp = os.stat(osp.join(root, 'scene0000_00', 'color', '000000.jpg')).st_mtime_ns
+    demo.ensure_data(root, 2, 1)
+    assert 'found' in capsys.readouterr().out
+    assert os.stat(osp.join(root, 'scene0000_00', 'color', '000000.jpg')).st_mtime_ns == stamp
