@@ -4,7 +4,7 @@ The config's ``default_scope`` decides which library's conventions apply. Pre-tr
 have no test split: their ``val_dataloader`` and ``val_evaluator`` (the depth reconstruction
 metric) are used.
 
-    python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out FILE] [--out-item pred]
+    python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out FILE [--force]] [--out-item pred]
         [--cfg-options key=value ...] [--launcher pytorch]
     bash tools/dist_test.sh CONFIG CHECKPOINT NGPUS [args]   # torchrun; gloo without CUDA
 
@@ -40,6 +40,7 @@ from mmengine.structures import BaseDataElement
 
 from mask3d_mm.engine.runtime import (apply_cfg_options, check_component_args,
                                       setup_cpu_distributed, teardown_distributed)
+from mask3d_mm.output_files import atomic_output, check_output
 
 
 def parse_args() -> argparse.Namespace:
@@ -50,6 +51,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--out', help='write the metrics or the predictions to this file')
     parser.add_argument('--out-item', choices=['metrics', 'pred'], default='metrics',
                         help='what --out holds (default: metrics)')
+    parser.add_argument('--force', action='store_true',
+                        help='overwrite an existing --out file')
     parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction,
         help='override settings of the config, as key=value pairs')
@@ -112,8 +115,8 @@ class DumpPredictions(BaseMetric):
         if self.dropped:
             warnings.warn(f'--out: values of type {sorted(self.dropped)} are not tensors or '
                           'plain data and were left out of the predictions file')
-        mmengine.mkdir_or_exist(osp.dirname(osp.abspath(self.out_file)))
-        torch.save(results, self.out_file)
+        with atomic_output(self.out_file) as tmp:
+            torch.save(results, tmp)
         return {}
 
 
@@ -139,6 +142,8 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     if args.out is not None and args.out_item == 'metrics' and not args.out.endswith(
             ('.json', '.yaml', '.yml')):
         raise ValueError(f'--out {args.out}: metrics are written as .json or .yaml')
+    if args.out is not None:  # before the run, not after it
+        check_output(args.out, args.force, inputs=[args.checkpoint, args.config])
     return cfg
 
 
@@ -153,7 +158,8 @@ def main() -> Optional[dict]:
         runner.test_evaluator.metrics.append(DumpPredictions(args.out))
     metrics = runner.test()
     if args.out is not None and args.out_item == 'metrics' and runner.rank == 0:
-        mmengine.dump(metrics, args.out)
+        with atomic_output(args.out) as tmp:
+            mmengine.dump(metrics, tmp)
     teardown_distributed()
     return metrics
 
