@@ -9,7 +9,7 @@ def synthetic_scannet(tmp_path_factory) -> str:
     2 scenes x 4 frames (``000000`` .. ``000003``), depth/label/instance 120x160, color 240x320
     (sizes differ, as in raw ScanNet, to exercise color-to-depth alignment), seed 0.
     """
-    from mask3d_mm.datasets.synthetic import generate_scannet_scenes
+    from mask3d_mm.synthetic import generate_scannet_scenes
     root = tmp_path_factory.mktemp('synthetic_scannet')
     generate_scannet_scenes(
         str(root), num_scenes=2, frames_per_scene=4, height=120, width=160,

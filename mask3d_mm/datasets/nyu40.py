@@ -1,4 +1,5 @@
-"""NYU40 classes (NYUv2 40-class labels, ScanNet ``label/*.png`` ids) and the ScanNet-20 subset.
+"""The class tables: NYU40 classes (NYUv2 40-class labels, ScanNet ``label/*.png`` ids), the
+ScanNet-20 benchmark subset and the 18 ScanNet instance classes. The one place they are defined.
 
 NYU40 id ``i`` (1..40) is ``NYU40_CLASSES[i - 1]``; id 0 is unlabelled. The palette is the
 one of ScanNet's benchmark scripts (RGB), so renders match the official visualisations.
@@ -6,7 +7,8 @@ one of ScanNet's benchmark scripts (RGB), so renders match the official visualis
 from typing import Dict, Tuple
 
 __all__ = ['NYU40_CLASSES', 'NYU40_PALETTE', 'SCANNET20_NYU40_IDS', 'SCANNET20_CLASSES',
-           'SCANNET20_PALETTE', 'scannet20_label_map']
+           'SCANNET20_PALETTE', 'SCANNET_INSTANCE_NYU40_IDS', 'SCANNET_INSTANCE_CLASSES',
+           'SCANNET_INSTANCE_PALETTE', 'scannet20_label_map']
 
 NYU40_CLASSES: Tuple[str, ...] = (
     'wall', 'floor', 'cabinet', 'bed', 'chair', 'sofa', 'table', 'door', 'window', 'bookshelf',
@@ -30,6 +32,13 @@ SCANNET20_NYU40_IDS: Tuple[int, ...] = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 1
                                         34, 36, 39)
 SCANNET20_CLASSES: Tuple[str, ...] = tuple(NYU40_CLASSES[i - 1] for i in SCANNET20_NYU40_IDS)
 SCANNET20_PALETTE = tuple(NYU40_PALETTE[i - 1] for i in SCANNET20_NYU40_IDS)
+
+# ScanNet-20 without wall (1) and floor (2): the 18 classes of Pri3D's 2D instance protocol
+SCANNET_INSTANCE_NYU40_IDS: Tuple[int, ...] = tuple(i for i in SCANNET20_NYU40_IDS
+                                                    if i not in (1, 2))
+SCANNET_INSTANCE_CLASSES: Tuple[str, ...] = tuple(NYU40_CLASSES[i - 1]
+                                                  for i in SCANNET_INSTANCE_NYU40_IDS)
+SCANNET_INSTANCE_PALETTE = tuple(NYU40_PALETTE[i - 1] for i in SCANNET_INSTANCE_NYU40_IDS)
 
 
 def scannet20_label_map(ignore_index: int = 255) -> Dict[int, int]:

@@ -2,8 +2,7 @@
 from mmdet.datasets import CocoDataset
 
 from mask3d_mm.registry import DATASETS
-from .nyu40 import NYU40_PALETTE
-from .scannet_to_coco import SCANNET_INSTANCE_CLASSES, SCANNET_INSTANCE_NYU40_IDS
+from .nyu40 import SCANNET_INSTANCE_CLASSES, SCANNET_INSTANCE_PALETTE
 
 __all__ = ['ScanNetInstanceDataset']
 
@@ -12,12 +11,11 @@ __all__ = ['ScanNetInstanceDataset']
 class ScanNetInstanceDataset(CocoDataset):
     """ScanNet frames with the 18 instance classes (ScanNet-20 without wall and floor).
 
-    Reads the json of :func:`mask3d_mm.datasets.scannet_to_coco.scannet_to_coco` (category ids
+    Reads the json of :func:`mask3d_mm.converters.scannet_to_coco.scannet_to_coco` (category ids
     are NYU40 ids, matched to the classes by name). Image ``width``/``height`` are the
     annotation size, which may differ from the colour jpg's: start pipelines with
     ``LoadImageFromFile`` then ``mask3d_mm.AlignImageTo(reference='annotation')``. Use
     ``data_root`` = the ScanNet frames root and ``data_prefix=dict(img='')``.
     """
 
-    METAINFO = dict(classes=SCANNET_INSTANCE_CLASSES,
-                    palette=[NYU40_PALETTE[i - 1] for i in SCANNET_INSTANCE_NYU40_IDS])
+    METAINFO = dict(classes=SCANNET_INSTANCE_CLASSES, palette=list(SCANNET_INSTANCE_PALETTE))

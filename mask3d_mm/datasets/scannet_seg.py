@@ -5,7 +5,7 @@ from mmseg.datasets import BaseSegDataset
 
 from mask3d_mm.registry import DATASETS
 from .nyu40 import SCANNET20_CLASSES, SCANNET20_PALETTE, scannet20_label_map
-from .scannet_rgbd import ScanNetRGBDDataset
+from .scannet_layout import MODALITIES, ScanNetLayout
 
 
 @DATASETS.register_module()
@@ -13,7 +13,8 @@ class ScanNetSegDataset(BaseSegDataset):
     """ScanNet frames (``sceneXXXX_XX/color/*.jpg`` + ``label/*.png``) for 20-class semseg.
 
     Reads the ``scannet_frames_25k`` layout in place (no copy, no conversion): scenes and
-    frames are discovered by :class:`ScanNetRGBDDataset` (scene list file or ``scenes``,
+    frames are discovered as by :class:`ScanNetRGBDDataset`, through
+    :class:`~mask3d_mm.datasets.scannet_layout.ScanNetLayout` (scene list file or ``scenes``,
     numeric frame order, ``frame_skip``). A frame needs ``color`` and ``label``; ``depth_path``
     is added when the frame has one.
 
@@ -52,10 +53,14 @@ class ScanNetSegDataset(BaseSegDataset):
                  suffixes: Optional[Dict[str, str]] = None,
                  backend_args: Optional[dict] = None,
                  **kwargs) -> None:
-        # the frame reader joins the scene list to data_root itself
-        self._frames_cfg = dict(data_root=data_root, ann_file=ann_file, scenes=scenes,
-                                frame_skip=frame_skip, skip_incomplete=skip_incomplete,
-                                suffixes=suffixes, backend_args=backend_args)
+        if ann_file and scenes is not None:
+            raise ValueError('give either ann_file or scenes, not both')
+        if not isinstance(frame_skip, int) or frame_skip < 1:
+            raise ValueError(f'frame_skip must be a positive int, got {frame_skip!r}')
+        self.layout = ScanNetLayout(data_root, suffixes, backend_args)
+        self.scenes = list(scenes) if scenes is not None else None
+        self.frame_skip = frame_skip
+        self.skip_incomplete = skip_incomplete
         suffixes = suffixes or {}
         super().__init__(ann_file=ann_file, data_root=data_root,
                          img_suffix=suffixes.get('color', '.jpg'),
@@ -73,14 +78,17 @@ class ScanNetSegDataset(BaseSegDataset):
     def load_data_list(self) -> List[dict]:
         """One data info per kept frame with ``img_path``, ``seg_map_path``, ``label_map``
         (NYU40 -> train ids), ``scene``, ``frame_id`` and, when present, ``depth_path``."""
-        reader = ScanNetRGBDDataset(required=('color', 'depth'), lazy_init=True,
-                                    serialize_data=False, **self._frames_cfg)
-        reader.required = ('color', 'label')  # depth is optional for segmentation
-        reader.full_init()
+        layout = self.layout
+        frames = layout.scan(layout.scene_names(self.ann_file, self.scenes),
+                             required=('color', 'label'), optional=('depth', ),
+                             frame_skip=self.frame_skip, skip_incomplete=self.skip_incomplete,
+                             owner=self.__class__.__name__)
         self.label_map = self._nyu40_label_map()
         self._metainfo['label_map'] = self.label_map
-        keys = ('img_path', 'seg_map_path', 'depth_path', 'scene', 'frame_id')
-        return [
-            dict({k: info[k] for k in keys if k in info}, label_map=self.label_map,
-                 reduce_zero_label=False, seg_fields=[]) for info in reader.data_list
-        ]
+        data_list = []
+        for frame in frames:
+            paths = {MODALITIES[m][2]: path for m, path in frame['files'].items()}
+            data_list.append(dict(paths, scene=frame['scene'], frame_id=frame['frame_id'],
+                                  label_map=self.label_map, reduce_zero_label=False,
+                                  seg_fields=[]))
+        return data_list

@@ -1,6 +1,6 @@
 """Write ScanNet ``.sens`` files (format version 4) for tests, following the published layout.
 
-Used only by the tests of :mod:`mask3d_mm.datasets.sens_reader` and the exporter.
+Used only by the tests of :mod:`mask3d_mm.converters.sens_reader` and the exporter.
 """
 import struct
 import zlib

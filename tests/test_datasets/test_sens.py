@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from mask3d_mm.datasets.sens_reader import SensReader
+from mask3d_mm.converters.sens_reader import SensReader
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 EXPORTER = osp.join(ROOT, 'tools', 'dataset_converters', 'export_sens.py')
 

@@ -9,7 +9,7 @@ import pytest
 from mmengine.config import Config
 
 from mask3d_mm.datasets import ScanNetRGBDDataset
-from mask3d_mm.datasets.synthetic import generate_scannet_scenes, make_scene, scene_cameras
+from mask3d_mm.synthetic import generate_scannet_scenes, make_scene, scene_cameras
 from mask3d_mm.registry import DATASETS
 
 from helpers.tools import REPO, run

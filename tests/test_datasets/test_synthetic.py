@@ -7,9 +7,9 @@ import cv2
 import numpy as np
 import pytest
 
-from mask3d_mm.datasets.synthetic import (SCANNET_COLOR_K, SCANNET_DEPTH_K, SYNTHETIC_NYU40_IDS,
-                                          camera_pose, cast_rays, generate_scannet_scenes,
-                                          make_scene, scene_cameras)
+from mask3d_mm.synthetic import (SCANNET_COLOR_K, SCANNET_DEPTH_K, SYNTHETIC_NYU40_IDS,
+                                 camera_pose, cast_rays, generate_scannet_scenes,
+                                 make_scene, scene_cameras)
 
 H, W = 60, 80
 STEP = 25

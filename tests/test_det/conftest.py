@@ -16,7 +16,7 @@ MIN_AREA = 100  # px at the fixture's 120x160 annotation size
 @pytest.fixture(scope='session')
 def scannet_coco(synthetic_scannet, tmp_path_factory) -> dict:
     """COCO jsons of the fixture: scene0000_00 -> train, scene0001_00 -> val."""
-    from mask3d_mm.datasets.scannet_to_coco import scannet_to_coco
+    from mask3d_mm.converters.scannet_to_coco import scannet_to_coco
     out = tmp_path_factory.mktemp('scannet_coco')
     files = {}
     for split, scene in (('train', 'scene0000_00'), ('val', 'scene0001_00')):

@@ -7,7 +7,7 @@ import pytest
 import torch
 from mmengine.registry import DefaultScope
 
-from mask3d_mm.datasets.scannet_to_coco import SCANNET_INSTANCE_CLASSES
+from mask3d_mm.datasets.nyu40 import SCANNET_INSTANCE_CLASSES
 
 # pycocotools' RLE decode under numpy 2 (upstream)
 pytestmark = pytest.mark.filterwarnings('ignore:__array__ implementation:DeprecationWarning')

@@ -14,8 +14,8 @@ import numpy as np
 import pycocotools.mask as mask_utils
 import pytest
 
-from mask3d_mm.datasets.scannet_to_coco import (SCANNET_INSTANCE_CLASSES,
-                                                SCANNET_INSTANCE_NYU40_IDS, scannet_to_coco)
+from mask3d_mm.converters.scannet_to_coco import scannet_to_coco
+from mask3d_mm.datasets.nyu40 import SCANNET_INSTANCE_CLASSES, SCANNET_INSTANCE_NYU40_IDS
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 # pycocotools' RLE decode under numpy 2 (upstream)

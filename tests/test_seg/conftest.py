@@ -27,7 +27,7 @@ def nyuv2_mats(tmp_path_factory) -> dict:
 @pytest.fixture(scope='session')
 def tiny_nyuv2(nyuv2_mats, tmp_path_factory) -> str:
     """A converted NYUv2 root (3 train / 2 test frames, 96x128)."""
-    from mask3d_mm.datasets.nyuv2_convert import convert_nyuv2
+    from mask3d_mm.converters.nyuv2 import convert_nyuv2
     out = str(tmp_path_factory.mktemp('nyuv2'))
     p = nyuv2_mats['paths']
     convert_nyuv2(p['labeled'], p['splits'], out, p['mapping'])

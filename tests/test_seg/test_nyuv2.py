@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from mmengine.registry import DefaultScope
 
-from mask3d_mm.datasets.nyuv2_convert import convert_nyuv2, read_class_mapping, read_splits
+from mask3d_mm.converters.nyuv2 import convert_nyuv2, read_class_mapping, read_splits
 from helpers.seg_data import NYU_HW, NYU_TEST, NYU_TRAIN, REPO, write_splits_mat
 
 

@@ -22,7 +22,7 @@ def load_script():
 @pytest.fixture(scope='module')
 def split_data(tmp_path_factory) -> str:
     """3 small synthetic scenes with ScanNet split files (2 train, 1 val)."""
-    from mask3d_mm.datasets.synthetic import generate_scannet_scenes, write_scene_splits
+    from mask3d_mm.synthetic import generate_scannet_scenes, write_scene_splits
     root = str(tmp_path_factory.mktemp('split_scannet'))
     scenes = generate_scannet_scenes(root, num_scenes=3, frames_per_scene=5, height=120,
                                      width=160, seed=1)

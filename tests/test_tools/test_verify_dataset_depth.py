@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 import pytest
 
-from mask3d_mm.datasets.synthetic import generate_scannet_scenes, write_scene_splits
+from mask3d_mm.synthetic import generate_scannet_scenes, write_scene_splits
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DOC = osp.join(REPO, 'docs', 'data_preparation.md')

@@ -66,7 +66,7 @@ def generate(root: str, spec: str, seed: int) -> None:
     """Synthetic frames: mask3d_mm's generator, else smooth random images."""
     num_scenes, num_frames = (int(x) for x in spec.lower().split('x'))
     try:
-        from mask3d_mm.datasets.synthetic import generate_scannet_scenes
+        from mask3d_mm.synthetic import generate_scannet_scenes
     except ImportError:
         generate_scannet_scenes = None
     if generate_scannet_scenes is not None:

@@ -1,5 +1,5 @@
 """Generate synthetic RGB-D scenes in the ScanNet frames layout read by
-``mask3d_mm.ScanNetRGBDDataset`` (see ``mask3d_mm/datasets/synthetic.py``).
+``mask3d_mm.ScanNetRGBDDataset`` (see ``mask3d_mm/synthetic/``).
 
 Usage::
 
@@ -31,8 +31,8 @@ except ImportError:  # running from a source checkout without installing
 
 from mmengine.utils import ProgressBar  # noqa: E402
 
-from mask3d_mm.datasets.synthetic import (generate_scannet_scenes,  # noqa: E402
-                                          write_scene_splits)
+from mask3d_mm.synthetic import (generate_scannet_scenes,  # noqa: E402
+                                 write_scene_splits)
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 

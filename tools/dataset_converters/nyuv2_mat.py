@@ -4,7 +4,7 @@
         nyu_depth_v2_labeled.mat splits.mat data/nyuv2 --mapping classMapping40.mat
 
 Writes ``data/nyuv2/{images,labels40,depth}/{train,test}/NNNN.png`` (795 train, 654 test);
-see ``mask3d_mm/datasets/nyuv2_convert.py`` for the file formats. Existing output folders are
+see ``mask3d_mm/converters/nyuv2.py`` for the file formats. Existing output folders are
 kept unless ``--force``, which replaces them (all three: no mix of two conversions). The set is
 written to a hidden folder in OUT_DIR and moved into place when complete, so a killed run leaves
 the previous set (and a ``.nyuv2_mat-*`` folder to delete), never a partial one.
@@ -23,7 +23,7 @@ try:
 except ImportError:  # running from a source checkout without installing
     sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
-from mask3d_mm.datasets.nyuv2_convert import convert_nyuv2  # noqa: E402
+from mask3d_mm.converters.nyuv2 import convert_nyuv2  # noqa: E402
 
 OUTPUTS = ('images', 'labels40', 'depth')
 

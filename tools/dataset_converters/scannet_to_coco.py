@@ -2,7 +2,7 @@
 
 18 classes (ScanNet-20 without wall and floor), masks under ``--min-area`` pixels dropped, RLE
 masks, boxes from masks; image sizes are the annotation size (see
-``mask3d_mm/datasets/scannet_to_coco.py`` for the format and the colour-size handling). An
+``mask3d_mm/converters/scannet_to_coco.py`` for the format and the colour-size handling). An
 existing ``--out`` file is kept unless ``--force``; the json is written atomically::
 
     python tools/dataset_converters/scannet_to_coco.py data/scannet_frames_25k \
@@ -23,7 +23,7 @@ except ImportError:  # running from a source checkout without installing
     sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
     import mask3d_mm  # noqa: F401
 
-from mask3d_mm.datasets.scannet_to_coco import scannet_to_coco  # noqa: E402
+from mask3d_mm.converters.scannet_to_coco import scannet_to_coco  # noqa: E402
 from mask3d_mm.output_files import atomic_output, check_output  # noqa: E402
 
 
@@ -39,7 +39,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--min-area', type=int, default=1000,
                         help='drop masks with fewer pixels (annotation resolution)')
     parser.add_argument('--skip-incomplete', action='store_true',
-                        help='skip frames lacking color/depth/instance files')
+                        help='skip frames lacking color/instance files')
     return parser.parse_args()
 
 

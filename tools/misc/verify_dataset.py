@@ -32,7 +32,7 @@ from mmengine.config import Config
 from mmengine.registry import DATASETS, init_default_scope
 
 # the file-loading transforms: those that skip_bad_frames may skip in training
-from mask3d_mm.datasets.scannet_rgbd import _FILE_LOADERS as FILE_LOADERS
+from mask3d_mm.datasets.scannet_layout import FILE_LOADERS
 from mask3d_mm.datasets.transforms.loading import ImplausibleDepthError, LoadDepthFromFile
 from mask3d_mm.engine.runtime import apply_cfg_options, parse_cfg_options
 

@@ -33,7 +33,7 @@ from mmcv.transforms.utils import cache_randomness
 
 from mask3d_mm.registry import TRANSFORMS
 
-__all__ = ['AlignColorToDepth', 'RGBDRandomResizedCrop', 'RGBDRandomFlip', 'RGBDResize']
+__all__ = ['RGBDRandomResizedCrop', 'RGBDRandomFlip', 'RGBDResize']
 
 _CV2_FLIP_DTYPES = tuple(
     np.dtype(t) for t in (np.uint8, np.int8, np.uint16, np.int16, np.int32, np.float32,

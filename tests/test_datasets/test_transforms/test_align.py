@@ -9,8 +9,8 @@ import pytest
 from mmengine.logging import MMLogger
 
 from mask3d_mm.datasets import ScanNetRGBDDataset
-from mask3d_mm.datasets.synthetic import (camera_pose, cast_rays, generate_scannet_scenes,
-                                          make_scene, scene_cameras, shade)
+from mask3d_mm.synthetic import (camera_pose, cast_rays, generate_scannet_scenes,
+                                 make_scene, scene_cameras, shade)
 from mask3d_mm.datasets.transforms import AlignColorToDepth, AlignImageTo, align
 from mask3d_mm.datasets.transforms.camera import intrinsics_for_image, scale_intrinsics
 

@@ -1,7 +1,8 @@
 """ScanNet 2D instance maps (frames layout) to a COCO instance segmentation json.
 
-Input: the frames layout read by :class:`~mask3d_mm.datasets.ScanNetRGBDDataset` (same scene
-discovery, scene lists and ``frame_skip``), with ``instance/NNNNNN.png`` per frame:
+Input: the ScanNet frames layout (:mod:`mask3d_mm.datasets.scannet_layout`: the scene discovery,
+scene lists and ``frame_skip`` of the datasets), with ``color/`` and ``instance/NNNNNN.png`` per
+frame:
 
 - uint16: ``nyu40_id * 1000 + instance_id`` (``scannet_frames_25k``, synthetic scenes); walls,
   floors and ceilings have instance id 0.
@@ -17,8 +18,8 @@ Colour and annotation sizes: raw ScanNet colour is 1296x968, instance/label maps
 (rendered in the colour camera). Each image entry has ``file_name`` = the colour jpg relative to
 the data root and ``width``/``height`` = the **annotation** size, so boxes, masks and COCO
 evaluation all live in annotation pixels. Pipelines must therefore resize the loaded colour image
-to that size first: :class:`~mask3d_mm.datasets.transforms.AlignImageTo` (``reference='annotation'``), right after
-``LoadImageFromFile`` (it also sets ``ori_shape``, which ``LoadAnnotations`` uses for the masks and
+to that size first: :class:`~mask3d_mm.datasets.transforms.AlignImageTo`
+(``reference='annotation'``), right after ``LoadImageFromFile`` (it also sets ``ori_shape``, which ``LoadAnnotations`` uses for the masks and
 the detector uses to paste predictions). Resizing only the image with mmdet's ``Resize`` would not
 do: ``Resize`` scales annotations by the image's factor, assuming they were drawn on the image.
 """
@@ -33,17 +34,10 @@ import numpy as np
 import pycocotools.mask as mask_utils
 from mmengine.utils import track_iter_progress
 
-from .nyu40 import NYU40_CLASSES, SCANNET20_NYU40_IDS
+from mask3d_mm.datasets.nyu40 import SCANNET_INSTANCE_CLASSES, SCANNET_INSTANCE_NYU40_IDS
+from mask3d_mm.datasets.scannet_layout import INSTANCE_DIVISOR, ScanNetLayout
 
-__all__ = [
-    'SCANNET_INSTANCE_CLASSES', 'SCANNET_INSTANCE_NYU40_IDS', 'INSTANCE_DIVISOR',
-    'decode_instance_map', 'frame_annotations', 'scannet_to_coco'
-]
-
-# ScanNet-20 without wall (1) and floor (2): 18 classes, Pri3D's instance protocol
-SCANNET_INSTANCE_NYU40_IDS = tuple(i for i in SCANNET20_NYU40_IDS if i not in (1, 2))
-SCANNET_INSTANCE_CLASSES = tuple(NYU40_CLASSES[i - 1] for i in SCANNET_INSTANCE_NYU40_IDS)
-INSTANCE_DIVISOR = 1000  # uint16 instance maps: nyu40_id * 1000 + instance id
+__all__ = ['decode_instance_map', 'frame_annotations', 'scannet_to_coco']
 
 
 def decode_instance_map(instance: np.ndarray,
@@ -144,32 +138,35 @@ def scannet_to_coco(data_root: str,
     Returns:
         dict: COCO json content (``images``, ``annotations``, ``categories``, ``info``).
     """
-    from .scannet_rgbd import ScanNetRGBDDataset  # the frames layout reader
     if min_area < 0:
         raise ValueError(f'min_area must be >= 0, got {min_area}')
-    if scene_list and osp.isfile(scene_list):
-        scene_list = osp.abspath(scene_list)
-    reader = ScanNetRGBDDataset(
-        data_root=data_root, ann_file=scene_list, scenes=scenes, frame_skip=frame_skip,
-        required=('color', 'depth', 'instance'), skip_incomplete=skip_incomplete,
-        backend_args=backend_args, lazy_init=True)
-    infos = reader.load_data_list()
+    if scene_list and scenes is not None:
+        raise ValueError('give either scene_list or scenes, not both')
+    if not isinstance(frame_skip, int) or frame_skip < 1:
+        raise ValueError(f'frame_skip must be a positive int, got {frame_skip!r}')
+    layout = ScanNetLayout(data_root, backend_args=backend_args)
+    if scene_list and not osp.isfile(scene_list) and not osp.isabs(scene_list):
+        scene_list = layout.join(data_root, scene_list)
+    frames = layout.scan(layout.scene_names(scene_list, scenes), required=('color', 'instance'),
+                         optional=('label', ), frame_skip=frame_skip,
+                         skip_incomplete=skip_incomplete, owner='scannet_to_coco')
 
     images, annotations = [], []
-    for image_id, info in enumerate(track_iter_progress(infos) if progress else infos, 1):
-        instance = _read_png(info['instance_path'], backend_args)
+    for image_id, frame in enumerate(track_iter_progress(frames) if progress else frames, 1):
+        files = frame['files']
+        instance = _read_png(files['instance'], backend_args)
         label = None
         if instance.dtype == np.uint8:
-            if 'seg_map_path' not in info:
-                raise FileNotFoundError(f'{info["instance_path"]} is 8-bit (instance ids only) '
+            if 'label' not in files:
+                raise FileNotFoundError(f'{files["instance"]} is 8-bit (instance ids only) '
                                         'and the frame has no label/ map to give the classes')
-            label = _read_png(info['seg_map_path'], backend_args)
+            label = _read_png(files['label'], backend_args)
         classes, ids = decode_instance_map(instance, label)
         height, width = instance.shape
         images.append(dict(
             id=image_id, width=int(width), height=int(height),
-            file_name=f'{info["scene"]}/color/{osp.basename(info["img_path"])}',
-            scene=info['scene'], frame_id=info['frame_id']))
+            file_name=f'{frame["scene"]}/color/{osp.basename(files["color"])}',
+            scene=frame['scene'], frame_id=frame['frame_id']))
         for ann in frame_annotations(classes, ids, min_area):
             annotations.append(dict(id=len(annotations) + 1, image_id=image_id, **ann))
 
