@@ -18,12 +18,17 @@ number of the .mat (zero-padded to 4 digits).
 """
 import os
 import os.path as osp
-from typing import Callable, Dict, Optional, Tuple
+import shutil
+import uuid
+from typing import Callable, Dict, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
 
-__all__ = ['read_mat_arrays', 'read_splits', 'read_class_mapping', 'convert_nyuv2']
+__all__ = ['OUTPUTS', 'read_mat_arrays', 'read_splits', 'read_class_mapping', 'convert_nyuv2',
+           'check_outputs', 'replace_outputs', 'convert_nyuv2_set']
+
+OUTPUTS = ('images', 'labels40', 'depth')  # the folders of a converted set
 
 
 def read_mat_arrays(path: str, keys: Tuple[str, ...]) -> Dict[str, np.ndarray]:
@@ -139,4 +144,52 @@ def convert_nyuv2(labeled_mat: str,
                 if progress is not None:
                     progress(done, total)
             counts[split] = len(indices)
+    return counts
+
+
+def check_outputs(out_dir: str, force: bool, inputs: Sequence[str]) -> None:
+    """Refuse existing output folders without ``force``, and always refuse replacing a folder
+    that holds an input."""
+    existing = [d for d in OUTPUTS if osp.lexists(osp.join(out_dir, d))]
+    if existing and not force:
+        raise FileExistsError(f'{out_dir} already holds {existing}: pass --force to replace '
+                              'them by this conversion')
+    for d in existing:
+        folder = osp.realpath(osp.join(out_dir, d))
+        for path in inputs:
+            if osp.realpath(path).startswith(folder + os.sep):
+                raise ValueError(f'the input {path} is inside the output folder {folder}, '
+                                 'which this conversion would replace; move it first')
+
+
+def replace_outputs(part: str, out_dir: str) -> None:
+    """Move the folders converted into ``part`` to ``out_dir``; old ones are deleted after."""
+    old = part[:-len('.part')] + '.old'
+    os.makedirs(old)
+    for d in OUTPUTS:
+        if osp.lexists(osp.join(out_dir, d)):
+            os.rename(osp.join(out_dir, d), osp.join(old, d))
+    for d in OUTPUTS:
+        if osp.isdir(osp.join(part, d)):
+            os.rename(osp.join(part, d), osp.join(out_dir, d))
+    shutil.rmtree(old)
+    os.rmdir(part)
+
+
+def convert_nyuv2_set(labeled_mat: str, splits_mat: str, out_dir: str, mapping: str,
+                      with_depth: bool = True, force: bool = False,
+                      progress: Optional[Callable[[int, int], None]] = None) -> Dict[str, int]:
+    """:func:`convert_nyuv2` that never leaves a partial or mixed set: existing output folders
+    are refused unless ``force`` (then all three are replaced); the set is converted into a
+    hidden ``.nyuv2_mat-*.part`` folder of ``out_dir`` and moved into place when complete."""
+    check_outputs(out_dir, force, [labeled_mat, splits_mat, mapping])
+    part = osp.join(out_dir, f'.nyuv2_mat-{os.getpid()}-{uuid.uuid4().hex[:8]}.part')
+    os.makedirs(part)
+    try:
+        counts = convert_nyuv2(labeled_mat, splits_mat, part, mapping, with_depth=with_depth,
+                               progress=progress)
+    except BaseException:
+        shutil.rmtree(part)
+        raise
+    replace_outputs(part, out_dir)
     return counts

@@ -42,6 +42,19 @@ def test_layout(tiny):
             assert np.loadtxt(osp.join(scene_dir, name)).shape == (4, 4)
 
 
+def test_matrices_are_exact_float32(tiny):
+    """Intrinsics and poses are written as the layout writes matrices: read back as float32
+    they equal the cameras the frames were rendered with."""
+    scene = make_scene(0, 0)
+    k_depth, k_color, _, _ = scene_cameras(scene, (H, W))
+    for name, k in (('intrinsics_depth.txt', k_depth), ('intrinsics_color.txt', k_color)):
+        read = np.loadtxt(osp.join(tiny[0], name))
+        np.testing.assert_array_equal(read[:3, :3].astype(np.float32), k.astype(np.float32))
+    pose = np.loadtxt(osp.join(tiny[0], 'pose', NAMES[1] + '.txt'))
+    np.testing.assert_array_equal(pose.astype(np.float32),
+                                  camera_pose(scene, 1 / 3).astype(np.float32))
+
+
 def test_dtypes_and_shapes(tiny):
     for name in NAMES:
         color = _read(tiny[0], 'color', name)

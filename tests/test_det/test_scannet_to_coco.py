@@ -117,6 +117,20 @@ def test_8bit_instance_maps_take_classes_from_labels(synthetic_scannet, tmp_path
         scannet_to_coco(str(root), min_area=50)
 
 
+def test_depth_is_not_needed(synthetic_scannet, tmp_path):
+    """The converter reads color names and instance maps only: frames without depth convert."""
+    root = tmp_path / 'frames'
+    shutil.copytree(osp.join(synthetic_scannet, 'scene0000_00'), root / 'scene0000_00')
+    shutil.rmtree(root / 'scene0000_00' / 'depth')
+    ref = scannet_to_coco(synthetic_scannet, scenes=['scene0000_00'], min_area=50)
+    got = scannet_to_coco(str(root), min_area=50)
+    assert got['images'] == ref['images'] and got['annotations'] == ref['annotations']
+    os.remove(root / 'scene0000_00' / 'instance' / '000002.png')
+    with pytest.raises(FileNotFoundError, match=r'frame 000002 .*instance/000002\.png'):
+        scannet_to_coco(str(root), min_area=50)
+    assert len(scannet_to_coco(str(root), min_area=50, skip_incomplete=True)['images']) == 3
+
+
 def test_cli_writes_json(synthetic_scannet, tmp_path):
     out = tmp_path / 'ann' / 'instances.json'
     proc = subprocess.run(
