@@ -139,15 +139,18 @@ def main(argv=None) -> None:
     from mmengine.registry import RUNNERS
     from mmengine.runner import Runner
 
+    from mask3d_mm.engine.exact_resume import StepSeedHook, pin_resume_seed
     from mask3d_mm.engine.runtime import (install_tool_logging, setup_cpu_distributed,
                                           teardown_distributed)
     cfg = Config.fromfile(args.config)
     notes = merge_args(cfg, args)
+    notes += pin_resume_seed(cfg)  # a resumed run keeps its seed (docs/robustness.md)
     cpu_msg = setup_cpu_distributed(cfg)  # no CUDA + a launcher: gloo (docs/robustness.md)
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
     for line in notes + ([cpu_msg] if cpu_msg else []):
         runner.logger.info(line)
     install_tool_logging(runner, cfg)
+    runner.register_hook(StepSeedHook())  # model randomness keyed by the iteration
     runner.train()
     teardown_distributed()
 

@@ -33,7 +33,11 @@ val_pipeline = [
 train_dataloader = dict(
     batch_size=64,
     num_workers=8,
-    persistent_workers=True,
+    # Workers restart with every epoch, so mmengine re-seeds them from (seed, rank, worker):
+    # epoch e gets the same crop/flip/mask draws whether the run was resumed or not. Persistent
+    # workers would carry their random state across epochs, which a resume cannot restore
+    # (docs/robustness.md). Cost: starting the workers once per epoch (measured in the doc).
+    persistent_workers=False,
     pin_memory=True,
     sampler=dict(type='DefaultSampler', shuffle=True),
     collate_fn=dict(type='default_collate'),
