@@ -62,8 +62,12 @@ def setup_cpu_distributed(cfg: Config) -> Optional[str]:
     - the Runner hands ``device_ids=[LOCAL_RANK]`` to DDP, which DDP refuses for a CPU model:
       ``model_wrapper_cfg`` gets ``device_ids=None``;
     - ``SyncBatchNorm`` only runs on GPUs: SyncBN layers of the model config become BN and
-      ``cfg.sync_bn`` is dropped; DDP then broadcasts rank 0's buffers (BN running statistics)
-      at every forward so that all ranks keep the same ones.
+      ``cfg.sync_bn`` is dropped. Each rank then updates the BN running statistics from its own
+      samples, so :class:`~mask3d_mm.engine.hooks.broadcast_buffers_hook.BroadcastBuffersHook`
+      (added to ``custom_hooks`` of every CPU distributed run) copies rank 0's buffers to all
+      ranks after every iteration: validation, checkpoints and the end of training see rank
+      0's statistics on every rank. (On GPUs SyncBN computes the statistics over the whole
+      batch of all ranks, so every rank updates them identically.)
 
     Only ``--launcher pytorch`` (``torchrun`` / ``tools/dist_train.sh``) is supported on CPU;
     'slurm' and 'mpi' raise: run ``torchrun`` inside the allocation instead.
@@ -97,14 +101,15 @@ def setup_cpu_distributed(cfg: Config) -> Optional[str]:
     if isinstance(wrapper_type, type) and issubclass(wrapper_type,
                                                      torch.nn.parallel.DistributedDataParallel):
         wrapper.setdefault('device_ids', None)
-        if num_sync_bn:
-            wrapper['broadcast_buffers'] = True
+    from mask3d_mm.engine.hooks.broadcast_buffers_hook import BroadcastBuffersHook  # registers
+    cfg.custom_hooks = list(cfg.get('custom_hooks') or []) + [
+        dict(type=f'mask3d_mm.{BroadcastBuffersHook.__name__}')]
     msg = (f'CUDA is not available: distributed run on CPU with the gloo backend '
            f'(env_cfg.dist_cfg.backend=gloo), rank {torch_dist.get_rank()} of '
            f'{torch_dist.get_world_size()}')
     if num_sync_bn:
-        msg += f'; SyncBN -> BN ({num_sync_bn} config entries), broadcast_buffers=True'
-    return msg
+        msg += f'; SyncBN -> BN ({num_sync_bn} config entries)'
+    return msg + "; rank 0's buffers (BN statistics) go to all ranks after every iteration"
 
 
 def teardown_distributed() -> None:

@@ -13,18 +13,22 @@ from mmengine.registry import HOOKS
 
 @HOOKS.register_module()
 class RankStateHook(Hook):
-    """Every rank saves its parameters before and after training (``rank{r}_{when}.pth``) and
-    logs its rank."""
+    """Every rank saves its model state (parameters and buffers) before training, at the start
+    of each validation and after training (``rank{r}_{before|val|after}.pth``) and logs its
+    rank."""
 
     priority = 'LOWEST'
 
     def _save(self, runner, when: str) -> None:
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
-        params = {k: v.detach().cpu().clone() for k, v in model.named_parameters()}
-        torch.save(params, osp.join(runner.work_dir, f'rank{runner.rank}_{when}.pth'))
+        state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+        torch.save(state, osp.join(runner.work_dir, f'rank{runner.rank}_{when}.pth'))
 
     def before_train(self, runner) -> None:
         self._save(runner, 'before')
+
+    def before_val_epoch(self, runner) -> None:
+        self._save(runner, 'val')
 
     def after_train(self, runner) -> None:
         self._save(runner, 'after')

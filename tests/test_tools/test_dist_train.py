@@ -1,4 +1,5 @@
-"""tools/dist_train.sh: 2 processes on CPU (gloo) train one model, the checkpoint is written once."""
+"""tools/dist_train.sh: 2 CPU processes (gloo) train one model: equal weights and BN statistics on
+both ranks, also at validation; the checkpoint is written once."""
 import glob
 import json
 import os
@@ -21,14 +22,16 @@ def pretrain_cfg(data_root: str, iters: int) -> Config:
 
 
 def seg_cfg(data_root: str, iters: int) -> Config:
-    """The tiny mmseg fine-tuning config on the synthetic set, no pretrained file, no eval."""
+    """The tiny mmseg fine-tuning config on the synthetic set, no pretrained file, validated
+    once at the end (after the checkpoint)."""
     cfg = Config.fromfile(SEG_CONFIG)
     cfg.model.backbone.init_cfg = None
     cfg.train_dataloader.update(batch_size=2, num_workers=0, persistent_workers=False)
-    cfg.train_dataloader.dataset.update(data_root=data_root, ann_file='')
-    for key in ('val', 'test'):
-        cfg[f'{key}_cfg'] = cfg[f'{key}_dataloader'] = cfg[f'{key}_evaluator'] = None
-    cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=iters, val_interval=10**6)
+    cfg.val_dataloader.update(batch_size=1, num_workers=0, persistent_workers=False)
+    for loader in ('train_dataloader', 'val_dataloader'):
+        cfg[loader].dataset.update(data_root=data_root, ann_file='')
+    cfg.test_cfg = cfg.test_dataloader = cfg.test_evaluator = None
+    cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=iters, val_interval=iters)
     cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=iters, by_epoch=False)
     cfg.default_hooks.logger = dict(type='LoggerHook', interval=1)
     cfg.custom_hooks = [dict(type='RankStateHook'), dict(type='BatchLogHook')]
@@ -76,13 +79,21 @@ def test_two_cpu_ranks_train_one_model(make_cfg, synthetic_scannet, tmp_path):
         f'iter_{iters}.pth']
     with open(osp.join(work_dir, 'last_checkpoint')) as f:
         assert f.read().strip().endswith(f'iter_{iters}.pth')
+    # parameters and buffers (BN running statistics of UperNet) included
     ckpt = load_local_checkpoint(osp.join(work_dir, f'iter_{iters}.pth'))['state_dict']
+    whens = ('before', 'val', 'after') if make_cfg is seg_cfg else ('before', 'after')
     states = {(r, w): torch.load(osp.join(work_dir, f'rank{r}_{w}.pth'), weights_only=True)
-              for r in (0, 1) for w in ('before', 'after')}
+              for r in (0, 1) for w in whens}
+    assert states[0, 'after'].keys() == ckpt.keys()
     for key, value in states[0, 'after'].items():
-        assert torch.equal(value, states[1, 'after'][key]), key
+        for when in whens:  # at validation too: both ranks evaluate the checkpoint's model
+            assert torch.equal(states[0, when][key], states[1, when][key]), (when, key)
         assert torch.equal(value, ckpt[key]), key
-        assert torch.equal(states[0, 'before'][key], states[1, 'before'][key]), key
+        if 'val' in whens:
+            assert torch.equal(states[0, 'val'][key], ckpt[key]), key
     changed = [k for k, v in states[0, 'after'].items()
                if not torch.equal(v, states[0, 'before'][k])]
     assert len(changed) > len(states[0, 'after']) // 2  # the steps did update the weights
+    if make_cfg is seg_cfg:  # the BN statistics are there and were updated by training
+        stats = [k for k in ckpt if k.endswith(('running_mean', 'running_var'))]
+        assert len(stats) >= 20 and all(k in changed for k in stats)
