@@ -8,6 +8,9 @@
 4. writes reconstruction panels and a loss / validation plot;
 5. fine-tunes UperNet on the synthetic ScanNet-20 labels from that encoder (mmseg), and prints
    the results.
+
+Training runs use ``--resume``: a second demo continues (or, when complete, reuses) the runs of
+the first; delete the work dir to start over.
 """
 import argparse
 import glob
@@ -97,7 +100,8 @@ def main() -> None:
                f'val_dataloader.dataset.data_root={data_root}']
     if args.epochs:
         options.append(f'train_cfg.max_epochs={args.epochs}')
-    run(osp.join(REPO, 'tools/train.py'), CONFIG, '--work-dir', pretrain_dir, '--cfg-options',
+    run(osp.join(REPO, 'tools/train.py'), CONFIG, '--work-dir', pretrain_dir, '--resume',
+        '--cfg-options',
         *options)
     with open(osp.join(pretrain_dir, 'last_checkpoint')) as f:
         checkpoint = f.read().strip()
@@ -119,7 +123,7 @@ def main() -> None:
     if not args.skip_finetune:
         stage(5, 'fine-tuning UperNet on synthetic ScanNet-20 from the Mask3D encoder (mmseg)')
         seg_dir = osp.join(args.work_dir, 'finetune_seg')
-        run(osp.join(REPO, 'tools/train.py'), SEG_CONFIG, '--work-dir', seg_dir,
+        run(osp.join(REPO, 'tools/train.py'), SEG_CONFIG, '--work-dir', seg_dir, '--resume',
             '--cfg-options', f'model.backbone.init_cfg.checkpoint={encoder}',
             f'train_dataloader.dataset.data_root={data_root}',
             f'val_dataloader.dataset.data_root={data_root}',

@@ -17,7 +17,7 @@
 #                    (default: ~/.cache/mask3d_mm/wheels)
 set -euo pipefail
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+ROOT="$(cd -P "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"  # physical: the guard path below
 PYTHON="${PYTHON:-python3}"
 VENV="${VENV:-$ROOT/.venv}"
 MMCV_WITH_CUDA="${MMCV_WITH_CUDA:-0}"

@@ -136,7 +136,8 @@ def pretrain(cmds: Commands, arm: str, args: argparse.Namespace,
         options = [*options, 'model.backbone.init_cfg.checkpoint='
                    + osp.join(args.work_dir, 'pretrain', 'mae_vit-tiny_rgb-encoder.pth')]
     splits = ('train', 'val') if base == 'mask3d' else ('train', )
-    cmds.run(osp.join(TOOLS, 'train.py'), config, '--work-dir', work_dir, '--cfg-options',
+    cmds.run(osp.join(TOOLS, 'train.py'), config, '--work-dir', work_dir, '--resume',
+             '--cfg-options',
              *schedule_options(epochs), 'randomness.seed=0',
              *data_options(args.data_root, splits), *options, done=osp.isfile(last))
     cmds.run(osp.join(TOOLS, 'model_converters/export_rgb_encoder.py'), last, encoder,
@@ -165,6 +166,7 @@ def finetune(cmds: Commands, arm: str, seed: int, encoder: Optional[str],
     else:
         options.append(f'model.backbone.init_cfg.checkpoint={encoder}')
     cmds.run(osp.join(TOOLS, 'train.py'), osp.join(REPO, SEG_CONFIG), '--work-dir', work_dir,
+             '--resume',
              '--cfg-options', *options,
              done=osp.isfile(osp.join(work_dir, f'iter_{iters}.pth')))
     return work_dir

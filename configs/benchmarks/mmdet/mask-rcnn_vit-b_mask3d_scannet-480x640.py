@@ -1,8 +1,8 @@
 # Mask R-CNN, ViT-B/16 + SimpleFPN, initialised from the Mask3D-pre-trained RGB encoder, on
 # ScanNet 2D instances (18 classes) at 480x640; 8 GPUs x 2 images, AMP, 25 epochs.
-#   python tools/dataset_converters/scannet_to_coco.py data/scannet_frames_25k \
+#   python tools/dataset_converters/scannet_to_coco.py data/scannet/scannet_frames_25k \
 #       --scene-list scannetv2_train.txt \
-#       --out data/scannet_frames_25k/annotations/instances_train.json
+#       --out data/scannet/scannet_frames_25k/annotations/instances_train.json
 #   (and scannetv2_val.txt -> annotations/instances_val.json)
 #   python tools/model_converters/export_rgb_encoder.py work_dirs/vit-b_scannet/epoch_400.pth \
 #       checkpoints/mask3d_vit-b_scannet.pth

@@ -1,12 +1,12 @@
 # ScanNet 2D instance segmentation, 18 classes, COCO json from
 # tools/dataset_converters/scannet_to_coco.py (see configs/benchmarks/mmdet/README.md):
-#   data/scannet_frames_25k/annotations/instances_{train,val}.json
+#   data/scannet/scannet_frames_25k/annotations/instances_{train,val}.json
 # Image sizes in the json are the annotation size (640x480); raw colour (1296x968) is resized to
 # it first by mask3d_mm.AlignImageTo(reference='annotation'), so boxes, masks and COCO AP are in 640x480 pixels.
 _base_ = 'mmdet::_base_/datasets/coco_instance.py'
 
 dataset_type = 'mask3d_mm.ScanNetInstanceDataset'
-data_root = 'data/scannet_frames_25k/'
+data_root = 'data/scannet/scannet_frames_25k/'
 img_scale = (640, 480)  # (w, h) as mmdet's Resize
 backend_args = None
 
