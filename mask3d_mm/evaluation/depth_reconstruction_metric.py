@@ -8,6 +8,7 @@ from mmengine.evaluator import BaseMetric
 from mmengine.logging import MMLogger
 
 from mask3d_mm.registry import METRICS
+from mask3d_mm.structures import grid_patch_size, patch_to_pixel_mask, valid_depth
 
 
 def nearest_visible_fill(depth: np.ndarray, visible: np.ndarray) -> np.ndarray:
@@ -44,7 +45,7 @@ def nearest_visible_patch_fill(depth: np.ndarray, depth_mask: np.ndarray) -> np.
         no visible patch has valid depth.
     """
     h, w = depth_mask.shape
-    p = depth.shape[0] // h
+    p = grid_patch_size((h, w), depth.shape)
     patches = depth.reshape(h, p, w, p).transpose(0, 2, 1, 3).reshape(h * w, p * p)
     medians = np.array([np.median(x[x > 0]) if (x > 0).any() else 0. for x in patches])
     source = (~depth_mask.reshape(-1)) & (medians > 0)
@@ -53,8 +54,8 @@ def nearest_visible_patch_fill(depth: np.ndarray, depth_mask: np.ndarray) -> np.
     yy, xx = np.divmod(np.arange(h * w), w)
     dist = (yy[:, None] - yy[source][None]) ** 2 + (xx[:, None] - xx[source][None]) ** 2
     fill = medians[source][dist.argmin(axis=1)]
-    out = np.kron(fill.reshape(h, w), np.ones((p, p))).astype(np.float32)
-    visible = ~np.kron(depth_mask, np.ones((p, p), dtype=bool))
+    out = patch_to_pixel_mask(fill.reshape(h, w), p).astype(np.float32)
+    visible = ~patch_to_pixel_mask(depth_mask, p)
     out[visible] = depth[visible]
     return out
 
@@ -101,9 +102,8 @@ class DepthReconstructionMetric(BaseMetric):
             pred = _numpy(sample['pred_depth'])[0]
             gt = _numpy(sample['depth']).reshape(pred.shape)
             mask = _numpy(sample['depth_mask']).astype(bool)
-            p = pred.shape[0] // mask.shape[0]
-            masked = np.kron(mask, np.ones((p, p), dtype=bool))
-            valid = (gt > 0) & (gt <= self.max_depth)
+            masked = patch_to_pixel_mask(mask, grid_patch_size(mask.shape, pred.shape))
+            valid = valid_depth(gt, self.max_depth)
             patch_base = nearest_visible_patch_fill(gt, mask)
             pixel_base = nearest_visible_fill(gt, ~masked)
             sel_m, sel_v = valid & masked, valid & ~masked

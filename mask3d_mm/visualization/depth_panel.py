@@ -5,6 +5,8 @@ from typing import Optional
 import cv2
 import numpy as np
 
+from mask3d_mm.structures import grid_patch_size, patch_to_pixel_mask, valid_depth
+
 __all__ = ['colorize_depth', 'depth_reconstruction_panel']
 
 TITLES = ('RGB (masked grey)', 'depth input', 'predicted', 'ground truth', '|error|')
@@ -19,8 +21,8 @@ def colorize_depth(depth: np.ndarray, vmax: float) -> np.ndarray:
 
 
 def _upsample(grid_mask: np.ndarray, shape: tuple) -> np.ndarray:
-    p = shape[0] // grid_mask.shape[0]
-    return np.kron(grid_mask.astype(bool), np.ones((p, p), dtype=bool))
+    """(h, w) patch mask -> (H, W) pixel mask for an image of ``shape`` (H, W, ...)."""
+    return patch_to_pixel_mask(grid_mask.astype(bool), grid_patch_size(grid_mask.shape, shape))
 
 
 def depth_reconstruction_panel(img: np.ndarray,
@@ -40,7 +42,7 @@ def depth_reconstruction_panel(img: np.ndarray,
         vmax (float, optional): depth of the colormap's top; the 98th percentile of the
             valid ground truth by default.
     """
-    valid = depth > 0
+    valid = valid_depth(depth)
     if vmax is None:
         vmax = float(np.percentile(depth[valid], 98)) if valid.any() else 1.0
     rgb = img.copy()

@@ -1,4 +1,4 @@
-"""SimpleFPN and LayerNorm2d: shapes, strides, normalisation, gradients."""
+"""SimpleFPN (with mmpretrain's LN2d): shapes, strides, normalisation, gradients."""
 import mask3d_mm  # noqa: F401,I001  (first: compat patches)
 
 import pytest
@@ -50,8 +50,9 @@ def test_gradients_reach_every_parameter():
 
 
 def test_layer_norm_2d_normalises_channels():
+    """The configs' norm, mmpretrain's LN2d, built from the mmdet scope as the configs do."""
     with DefaultScope.overwrite_default_scope('mmdet'):
-        ln = MODELS.build(dict(type='mask3d_mm.LN2d', num_channels=6, eps=1e-6))
+        ln = MODELS.build(dict(type='mmpretrain.LN2d', num_channels=6, eps=1e-6))
     with torch.no_grad():
         ln.weight.uniform_(0.5, 2)
         ln.bias.uniform_(-1, 1)

@@ -45,6 +45,17 @@ def test_pack_rgbd_inputs():
     assert ds64.depth.dtype == torch.float32
 
 
+def test_pack_rgbd_inputs_checks_the_contract():
+    """Shapes and dtypes of depth and masks are checked once, here, naming the file."""
+    pack = PackRGBDInputs()
+    with pytest.raises(ValueError, match=r'depth/000000\.png: depth of shape \(16, 48\)'):
+        pack(dict(sample(0), depth=np.zeros((16, 48), np.float32)))
+    with pytest.raises(TypeError, match=r'depth/000000\.png: depth_mask must be a 2-D bool'):
+        pack(dict(sample(0), depth_mask=np.zeros((2, 3), np.uint8)))
+    with pytest.raises(ValueError, match=r'rgb_mask: a 2x4 patch grid does not tile a 32x48'):
+        pack(dict(sample(0), rgb_mask=np.zeros((2, 4), bool)))
+
+
 def test_plain_pack_inputs_keeps_numpy():
     """Why PackRGBDInputs exists: mmpretrain's PackInputs stores algorithm keys as given."""
     from mmpretrain.datasets.transforms import PackInputs
@@ -74,14 +85,30 @@ def test_preprocessor(collate):
     assert masks.shape == (3, 2, 3) and masks.dtype == torch.bool
 
 
-def test_preprocessor_depth_scale_and_no_norm():
+def test_preprocessor_no_norm_keeps_metres():
     samples = [PackRGBDInputs()(sample(i)) for i in range(2)]
-    pre = RGBDDataPreprocessor(depth_scale=10.0)
-    rgb, depth = pre(default_collate(samples))['inputs']
+    rgb, depth = RGBDDataPreprocessor()(default_collate(samples))['inputs']
     torch.testing.assert_close(rgb, torch.stack([s['inputs'] for s in samples]).float())
-    torch.testing.assert_close(depth[1, 0], samples[1]['data_samples'].depth / 10)
-    with pytest.raises(ValueError):
-        RGBDDataPreprocessor(depth_scale=0)
+    torch.testing.assert_close(depth[1, 0], samples[1]['data_samples'].depth)
+
+
+def test_preprocessor_refuses_depth_scale():
+    """One depth scale only: LoadDepthFromFile's (file value -> metres)."""
+    with pytest.raises(TypeError, match=r"no depth_scale.*mask3d_mm\.LoadDepthFromFile"):
+        MODELS.build(dict(type='mask3d_mm.RGBDDataPreprocessor', depth_scale=10.0))
+    with pytest.raises(ValueError, match='std must be > 0'):
+        RGBDDataPreprocessor(mean=MEAN, std=[1., 0., 1.])
+
+
+def test_preprocessor_leaves_data_samples_and_checks_before_the_move():
+    """Data samples are not moved (no per-sample copies); NaN depth is named by its file."""
+    samples = [PackRGBDInputs()(sample(i)) for i in range(2)]
+    batch = default_collate(samples)
+    out = RGBDDataPreprocessor()(batch)
+    assert out['data_samples'][0] is batch['data_samples'][0]
+    batch['data_samples'][1].depth[0, 0] = float('nan')
+    with pytest.raises(ValueError, match=r'non-finite .*depth in sample 1'):
+        RGBDDataPreprocessor()(batch)
 
 
 def test_preprocessor_numpy_depth():

@@ -112,6 +112,44 @@ def test_truncated_standardisation():
     assert valid.sum() == 10 and (target[~valid] == 0).all()
 
 
+def _loop_truncated_stats(depth, valid, ratio):
+    """The former per-sample implementation (sort of the valid values), as the reference."""
+    means, stds = [], []
+    for d, m in zip(depth.reshape(depth.shape[0], -1), valid.reshape(valid.shape[0], -1)):
+        v = torch.sort(d[m].float())[0]
+        k = int(v.numel() * ratio)
+        v = v[k:v.numel() - k]
+        if v.numel() == 0:
+            means.append(torch.tensor(0.)), stds.append(torch.tensor(1.))
+        else:
+            means.append(v.mean()), stds.append(v.std(unbiased=False))
+    return torch.stack(means), torch.stack(stds)
+
+
+@pytest.mark.parametrize('ratio', [0., 0.1, 0.25, 0.45])
+def test_truncated_stats_match_the_per_sample_loop(ratio):
+    """Batched statistics equal the per-sample sort, with ties at the cut (depth in cm),
+    NaN / inf / far invalid pixels, an empty sample and samples with 1 and 3 valid pixels."""
+    g = torch.Generator().manual_seed(1)
+    depth = torch.round(0.5 + 6 * torch.rand(7, 1, 32, 48, generator=g), decimals=2)
+    depth[torch.rand(depth.shape, generator=g) < 0.3] = 0
+    depth[0, 0, 0, :3] = torch.tensor([float('nan'), float('inf'), 12.])
+    depth[1] = 0
+    depth[2] = 0
+    depth[2, 0, 5, 5] = 3.
+    depth[3] = 0
+    depth[3, 0, 0, :3] = torch.tensor([2., 1., 2.])
+    depth[4] = 2.5  # all equal
+    depth[5, 0, :16] = 1.  # many ties at the lower cut
+    head = DenseDepthHead(norm_target='standardize', trunc_ratio=ratio)
+    valid = head.valid_depth(depth)
+    mean, std = head.truncated_stats(depth, valid)
+    ref_mean, ref_std = _loop_truncated_stats(depth, valid, ratio)
+    torch.testing.assert_close(mean, ref_mean, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(std, ref_std, rtol=1e-5, atol=1e-5)
+    assert mean[1] == 0 and std[1] == 1 and mean[2] == 3 and std[2] == 0
+
+
 def test_bad_options():
     with pytest.raises(ValueError, match='norm_target'):
         DenseDepthHead(norm_target='inverse')

@@ -6,6 +6,7 @@ import torch
 from mmpretrain.datasets.transforms import PackInputs
 
 from mask3d_mm.registry import TRANSFORMS
+from mask3d_mm.structures import grid_patch_size
 
 __all__ = ['PackRGBDInputs']
 
@@ -52,7 +53,32 @@ class PackRGBDInputs(PackInputs):
             value = value.float()
         return value
 
+    @staticmethod
+    def check_contract(results: dict, image_size: tuple, name: str) -> None:
+        """The RGB-D contract (:mod:`mask3d_mm.structures.depth_contract`) at the boundary of
+        the pipeline: depth HxW as the image, patch masks bool grids tiling the image with
+        square patches. Shapes and dtypes only (no scan of the values)."""
+        depth = results.get('depth', None)
+        if depth is not None and tuple(depth.shape) != image_size:
+            raise ValueError(f'PackRGBDInputs: {name}: depth of shape {tuple(depth.shape)} '
+                             f'does not match the image size {image_size} (HxW)')
+        for key in ('rgb_mask', 'depth_mask'):
+            mask = results.get(key, None)
+            if mask is None:
+                continue
+            if mask.dtype not in (np.bool_, torch.bool) or mask.ndim != 2:
+                raise TypeError(f'PackRGBDInputs: {name}: {key} must be a 2-D bool patch grid '
+                                f'(True = masked), got {mask.dtype} {tuple(mask.shape)}')
+            try:
+                grid_patch_size(mask.shape, image_size)
+            except ValueError as e:
+                raise ValueError(f'PackRGBDInputs: {name}: {key}: {e}') from None
+
     def transform(self, results: dict) -> dict:
+        img = results.get(self.input_key, None)
+        if isinstance(img, (np.ndarray, torch.Tensor)) and img.ndim in (2, 3):
+            name = results.get('depth_path', results.get('img_path', 'sample'))
+            self.check_contract(results, tuple(img.shape[:2]), str(name))
         packed = super().transform(results)
         data_sample = packed['data_samples']
         for key in self.algorithm_keys:

@@ -1,13 +1,13 @@
 """Mask3D: pre-training a 2D ViT by predicting dense depth from masked RGB + sparse depth."""
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
-import numpy as np
 import torch
 import torch.nn as nn
 from mmpretrain.models.selfsup.base import BaseSelfSupervisor
 from mmpretrain.structures import DataSample
 
 from mask3d_mm.registry import MODELS
+from mask3d_mm.structures import check_patch_mask, patch_to_pixel_mask
 
 __all__ = ['Mask3D']
 
@@ -96,8 +96,13 @@ class Mask3D(BaseSelfSupervisor):
         return rgb, depth, (H // p, W // p)
 
     def _stack_masks(self, data_samples: Optional[List[DataSample]], key: str, batch_size: int,
-                     grid: Tuple[int, int], device: torch.device) -> torch.Tensor:
-        """Stack ``data_sample.<key>`` into (B, h * w) bool, checking it fits the input."""
+                     grid: Tuple[int, int]) -> torch.Tensor:
+        """Stack ``data_sample.<key>`` into (B, h * w) bool on the CPU, checking the contract.
+
+        This is where the patch masks are checked (dtype, grid, same count per sample); the
+        encoders trust them. They stay on the CPU (where the data samples hold them), so the
+        checks and the encoders' visible-patch indices need no device sync.
+        """
         h, w = grid
         if data_samples is None or len(data_samples) != batch_size:
             n = None if data_samples is None else len(data_samples)
@@ -107,18 +112,13 @@ class Mask3D(BaseSelfSupervisor):
             m = ds.get(key, None)
             if m is None:
                 raise KeyError(f"data sample {i} has no '{key}'; add RGBDMaskGenerator and "
-                               f"PackInputs(algorithm_keys=[..., '{key}'])")
-            if isinstance(m, np.ndarray):
-                m = torch.from_numpy(m)
-            if not isinstance(m, torch.Tensor) or m.dtype != torch.bool:
-                raise TypeError(f"'{key}' of data sample {i} must be a bool tensor (True = "
-                                f'masked), got {getattr(m, "dtype", type(m))}')
-            if tuple(m.shape) not in ((h, w), (h * w, )):
-                raise ValueError(f"'{key}' of data sample {i} has shape {tuple(m.shape)}, "
-                                 f'expected ({h}, {w}): input {h * self.patch_size}x'
-                                 f'{w * self.patch_size} / patch {self.patch_size}')
-            masks.append(m.reshape(h * w))
-        masks = torch.stack(masks).to(device)
+                               f"mask3d_mm.PackRGBDInputs(algorithm_keys=[..., '{key}'])")
+            try:
+                masks.append(check_patch_mask(m, grid, f"'{key}' of data sample {i}").cpu())
+            except ValueError as e:
+                raise ValueError(f'{e}: input {h * self.patch_size}x{w * self.patch_size} / '
+                                 f'patch {self.patch_size}') from None
+        masks = torch.stack(masks)
         counts = masks.sum(dim=1)
         if not bool((counts == counts[0]).all()):
             raise ValueError(f"'{key}' must mask the same number of patches in every sample, "
@@ -145,8 +145,8 @@ class Mask3D(BaseSelfSupervisor):
         """
         rgb, depth, grid = self._split_inputs(inputs)
         B = rgb.shape[0]
-        rgb_mask = self._stack_masks(data_samples, 'rgb_mask', B, grid, rgb.device)
-        depth_mask = self._stack_masks(data_samples, 'depth_mask', B, grid, rgb.device)
+        rgb_mask = self._stack_masks(data_samples, 'rgb_mask', B, grid)
+        depth_mask = self._stack_masks(data_samples, 'depth_mask', B, grid)
         pred = self._decode(rgb, depth, rgb_mask, depth_mask, grid)
         return self.head.loss(pred, depth, depth_mask, data_samples)
 
@@ -163,16 +163,15 @@ class Mask3D(BaseSelfSupervisor):
         for key in ('rgb_mask', 'depth_mask'):
             if data_samples is not None and all(ds.get(key, None) is not None
                                                 for ds in data_samples):
-                masks.append(self._stack_masks(data_samples, key, B, grid, rgb.device))
+                masks.append(self._stack_masks(data_samples, key, B, grid))
             else:
-                masks.append(torch.zeros(B, L, dtype=torch.bool, device=rgb.device))
+                masks.append(torch.zeros(B, L, dtype=torch.bool))
         rgb_mask, depth_mask = masks
         pred = self._decode(rgb, depth, rgb_mask, depth_mask, grid)
         # the depth the model saw: masked patches zeroed (for 'standardize' statistics)
-        visible = (~depth_mask).to(depth.dtype).reshape(B, 1, *grid)
-        visible = visible.repeat_interleave(self.patch_size, 2).repeat_interleave(
-            self.patch_size, 3)
-        return self.head.predict(pred, grid, ref_depth=depth * visible)
+        masked = patch_to_pixel_mask(depth_mask.reshape(B, 1, *grid), self.patch_size)
+        masked = masked.to(depth.device, non_blocking=True)
+        return self.head.predict(pred, grid, ref_depth=depth * ~masked)
 
     def predict(self, inputs: List[torch.Tensor],
                 data_samples: Optional[List[DataSample]] = None,

@@ -11,7 +11,8 @@ from mmpretrain.models.backbones.vision_transformer import TransformerEncoderLay
 from mmpretrain.models.utils import build_norm_layer, resize_pos_embed
 
 from mask3d_mm.registry import MODELS
-from .token_utils import build_2d_sincos_pos_embed, flatten_patch_mask, gather_tokens, mask_to_ids
+from mask3d_mm.structures import valid_depth
+from ..utils import build_2d_sincos_pos_embed, gather_tokens, mask_to_ids
 
 __all__ = ['DepthEncoder']
 
@@ -123,7 +124,7 @@ class DepthEncoder(BaseModule):
 
     def normalize_depth(self, depth: torch.Tensor) -> torch.Tensor:
         """(B, 1, H, W) metres -> (B, 1 or 2, H, W): depth / max_depth, invalid = 0 [+ valid]."""
-        valid = (depth > 0) & (depth <= self.max_depth) & torch.isfinite(depth)
+        valid = valid_depth(depth, self.max_depth)
         x = torch.where(valid, depth / self.max_depth, torch.zeros_like(depth))
         if self.with_valid_channel:
             x = torch.cat([x, valid.to(x.dtype)], dim=1)
@@ -134,7 +135,8 @@ class DepthEncoder(BaseModule):
         if self.pos_embed_type == 'learned':
             return resize_pos_embed(self.pos_embed, self.patch_resolution, patch_resolution,
                                     mode='bicubic', num_extra_tokens=0)
-        return build_2d_sincos_pos_embed(patch_resolution, self.embed_dims).to(ref)
+        return build_2d_sincos_pos_embed(
+            patch_resolution, self.embed_dims, device=ref.device).to(ref.dtype)
 
     def forward(self, depth: torch.Tensor,
                 mask: Optional[torch.Tensor] = None) -> Tuple[torch.Tensor, torch.Tensor]:
@@ -143,7 +145,8 @@ class DepthEncoder(BaseModule):
         Args:
             depth (torch.Tensor): (B, 1, H, W) metres, 0 = invalid; H, W divisible by p.
             mask (torch.Tensor, optional): Bool (B, h * w) or (B, h, w), True = masked, same
-                count per sample. None = all patches visible.
+                count per sample (checked by :class:`Mask3D`, trusted here; a CPU mask keeps
+                the step free of device syncs). None = all patches visible.
 
         Returns:
             tuple: latent (B, N_vis, C) and ids_keep (B, N_vis) row-major patch indices.
@@ -156,7 +159,7 @@ class DepthEncoder(BaseModule):
         if mask is None:
             ids_keep = torch.arange(x.shape[1], device=x.device).expand(B, -1)
         else:
-            ids_keep = mask_to_ids(flatten_patch_mask(mask.to(x.device), B, patch_resolution))
+            ids_keep = mask_to_ids(mask.reshape(B, -1)).to(x.device, non_blocking=True)
             x = gather_tokens(x, ids_keep)
         x = self.drop_after_pos(x)
         for layer in self.layers:

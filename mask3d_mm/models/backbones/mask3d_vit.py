@@ -10,7 +10,7 @@ from mmpretrain.models import VisionTransformer
 from mmpretrain.models.utils import resize_pos_embed
 
 from mask3d_mm.registry import MODELS
-from .token_utils import build_2d_sincos_pos_embed, flatten_patch_mask, gather_tokens, mask_to_ids
+from ..utils import build_2d_sincos_pos_embed, gather_tokens, mask_to_ids
 
 __all__ = ['Mask3DViT']
 
@@ -181,7 +181,9 @@ class Mask3DViT(VisionTransformer):
         Args:
             x (torch.Tensor): Images (B, 3, H, W), H and W divisible by p.
             mask (torch.Tensor, optional): Bool (B, h * w) or (B, h, w), True = masked, same
-                count per sample, h = H / p, w = W / p. None: plain ViT forward.
+                count per sample, h = H / p, w = W / p (checked by :class:`Mask3D`, trusted
+                here; a CPU mask keeps the step free of device syncs). None: plain ViT
+                forward.
 
         Returns:
             tuple: With a mask, ``(latent, ids_keep)``: latent (B, 1 + N_vis, C) (cls token
@@ -192,7 +194,7 @@ class Mask3DViT(VisionTransformer):
             return super().forward(x)
         B = x.shape[0]
         x, patch_resolution = self.patch_embed(x)
-        ids_keep = mask_to_ids(flatten_patch_mask(mask.to(x.device), B, patch_resolution))
+        ids_keep = mask_to_ids(mask.reshape(B, -1)).to(x.device, non_blocking=True)
         pos_embed = resize_pos_embed(
             self.pos_embed,
             self.patch_resolution,

@@ -24,41 +24,47 @@ class RGBDDataPreprocessor(SelfSupDataPreprocessor):
     The colour image goes through :class:`mmpretrain.models.SelfSupDataPreprocessor`
     (to device, optional BGR->RGB, float, ``(x - mean) / std``). The depth of every data sample
     (``data_sample.depth``, HxW or 1xHxW, metres, 0 = invalid, as packed by
-    ``PackInputs(algorithm_keys=['depth', ...])``) is stacked into a Bx1xHxW float32 tensor on
-    the same device and divided by ``depth_scale``; invalid depth stays 0. Patch masks stay in
-    the data samples (the model stacks them).
+    ``mask3d_mm.PackRGBDInputs``) is stacked into a Bx1xHxW float32 tensor and moved to the
+    same device; the data samples themselves stay where the data loader put them (the CPU).
+    Depth is already in metres: the one scale from file values to metres is
+    ``mask3d_mm.LoadDepthFromFile``'s ``depth_scale``. Patch masks stay in the data samples
+    (the model stacks and checks them).
 
     Works with ``default_collate`` (inputs: a Bx3xHxW tensor) and ``pseudo_collate`` (inputs: a
     list of 3xHxW tensors, stacked here).
 
-    Non-finite values (NaN, inf) in the normalised colour or in the depth raise a
-    ``ValueError`` naming the samples' files: a NaN in a visible colour patch would make the loss
-    NaN, and a NaN depth would be silently taken as invalid (invalid depth is 0).
+    Non-finite values (NaN, inf) in the colour or in the depth raise a ``ValueError`` naming
+    the samples' files: a NaN in a visible colour patch would make the loss NaN, and a NaN depth
+    would be silently taken as invalid (invalid depth is 0). The checks run on the batch as the
+    data loader hands it over (on the CPU), before it moves to the device, so they cost no
+    device synchronisation; integer images are finite by type and are not scanned.
 
     Args:
         mean (Sequence[float], optional): Per-channel colour mean. Defaults to None.
-        std (Sequence[float], optional): Per-channel colour std. Defaults to None.
-        depth_scale (float): Depth is divided by it (1.0 keeps metres). Defaults to 1.0.
-        check_finite (bool): Reject non-finite colour / depth values. Costs two reductions per
-            batch (and a host sync on GPU). Defaults to True.
+        std (Sequence[float], optional): Per-channel colour std, > 0. Defaults to None.
+        check_finite (bool): Reject non-finite colour / depth values. Defaults to True.
         **kwargs: Other arguments of ``SelfSupDataPreprocessor`` (``to_rgb``,
             ``pad_size_divisor``, ``non_blocking``, ...).
 
     Returns (of :meth:`forward`):
         dict: ``inputs=[rgb, depth]`` with ``rgb`` Bx3xHxW float32 normalised and ``depth``
-        Bx1xHxW float32, and ``data_samples``.
+        Bx1xHxW float32 metres, and ``data_samples``.
     """
 
     def __init__(self,
                  mean: Optional[Sequence[Union[float, int]]] = None,
                  std: Optional[Sequence[Union[float, int]]] = None,
-                 depth_scale: float = 1.0,
                  check_finite: bool = True,
                  **kwargs) -> None:
+        if 'depth_scale' in kwargs:
+            raise TypeError(
+                'RGBDDataPreprocessor has no depth_scale any more: depth reaches it in metres. '
+                'Set the file-value-to-metres scale in the pipeline, '
+                "dict(type='mask3d_mm.LoadDepthFromFile', depth_scale=...), and remove "
+                f"depth_scale={kwargs['depth_scale']!r} from model.data_preprocessor.")
+        if std is not None and not all(float(v) > 0 for v in std):
+            raise ValueError(f'RGBDDataPreprocessor: std must be > 0, got {list(std)}')
         super().__init__(mean=mean, std=std, **kwargs)
-        if not depth_scale > 0:
-            raise ValueError(f'depth_scale must be > 0, got {depth_scale}')
-        self.depth_scale = float(depth_scale)
         self.check_finite = check_finite
 
     @staticmethod
@@ -71,31 +77,26 @@ class RGBDDataPreprocessor(SelfSupDataPreprocessor):
         raise ValueError(f'RGBDDataPreprocessor: non-finite (NaN or inf) {name} in {names}. '
                          'Fix or exclude these files; mark invalid depth with 0, not NaN.')
 
-    def stack_depth(self, data_samples: List, size: torch.Size,
-                    device: torch.device) -> torch.Tensor:
-        """Bx1xHxW float32 depth from ``data_sample.depth``; checks it matches ``size``."""
+    def stack_depth(self, data_samples: List, size: torch.Size) -> torch.Tensor:
+        """Bx1xHxW float32 depth from ``data_sample.depth`` (where they are, usually the CPU);
+        checks each matches ``size``."""
         depths = []
         for i, sample in enumerate(data_samples):
             depth = sample.get('depth', None) if hasattr(sample, 'get') else None
             if depth is None:
                 raise KeyError(
                     f'RGBDDataPreprocessor: {_sample_name(sample, i)} has no depth; pack it with '
-                    "PackInputs(algorithm_keys=['depth', ...]).")
+                    "mask3d_mm.PackRGBDInputs(algorithm_keys=['depth', ...]).")
             if isinstance(depth, np.ndarray):
                 depth = torch.from_numpy(np.ascontiguousarray(depth))
-            depth = depth.to(device=device, dtype=torch.float32,
-                             non_blocking=self._non_blocking)
             if depth.dim() == 3 and depth.shape[0] == 1:
                 depth = depth[0]
             if depth.dim() != 2 or tuple(depth.shape) != tuple(size):
                 raise ValueError(
                     f'RGBDDataPreprocessor: {_sample_name(sample, i)}: depth of shape '
                     f'{tuple(depth.shape)} does not match the image size {tuple(size)} (HxW).')
-            depths.append(depth)
-        depth = torch.stack(depths)[:, None]
-        if self.depth_scale != 1.0:
-            depth = depth / self.depth_scale
-        return depth
+            depths.append(depth.float())
+        return torch.stack(depths)[:, None]
 
     def forward(self, data: dict, training: bool = False) -> dict:
         """Colour normalisation + depth stacking.
@@ -115,10 +116,13 @@ class RGBDDataPreprocessor(SelfSupDataPreprocessor):
         if isinstance(inputs, (list, tuple)) and all(
                 isinstance(x, torch.Tensor) and x.dim() == 3 for x in inputs):
             inputs = torch.stack(list(inputs))  # pseudo_collate
-        out = super().forward(dict(inputs=inputs, data_samples=data_samples), training)
-        rgb, data_samples = out['inputs'], out['data_samples']
-        depth = self.stack_depth(data_samples, rgb.shape[-2:], rgb.device)
-        if self.check_finite:
-            self._check_finite(rgb, 'colour', data_samples)
+        depth = self.stack_depth(data_samples, inputs.shape[-2:])
+        if self.check_finite:  # before the move: no device sync
+            if inputs.is_floating_point():
+                self._check_finite(inputs, 'colour', data_samples)
             self._check_finite(depth, 'depth', data_samples)
+        # only the colour goes through the parent (to device, normalised); the data samples
+        # stay where the loader left them, so the model reads their masks without a device sync
+        rgb = super().forward(dict(inputs=inputs, data_samples=None), training)['inputs']
+        depth = depth.to(rgb.device, non_blocking=self._non_blocking)
         return dict(inputs=[rgb, depth], data_samples=data_samples)

@@ -7,11 +7,63 @@ import torch.nn.functional as F
 from mmengine.model import BaseModule
 
 from mask3d_mm.registry import MODELS
+from mask3d_mm.structures import valid_depth
 from .depth_normals import depth_to_normals
 
-__all__ = ['DenseDepthHead']
+__all__ = ['DenseDepthHead', 'truncated_mean_std']
 
 NORM_TARGETS = ('metric', 'log', 'standardize')
+
+
+def truncated_mean_std(depth: torch.Tensor, valid: torch.Tensor,
+                       trunc_ratio: float) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Per-sample mean and (biased) std of the valid values between truncation quantiles.
+
+    For a sample with n valid values sorted ascending, k = floor(n * trunc_ratio) are cut at
+    each end and the statistics are those of the n - 2k values left (MultiMAE). Batched, with
+    no host sync and no full sort: ``topk`` takes the K = floor(L * trunc_ratio) >= k smallest
+    and largest values of each row (sorted), and the sums over the kept values are those over
+    all valid values minus those over the k smallest and the k largest (float64 sums).
+
+    Args:
+        depth (torch.Tensor): (B, ...) values.
+        valid (torch.Tensor): (B, ...) bool, False values are ignored (may hold NaN).
+        trunc_ratio (float): Fraction cut at each end, in [0, 0.5).
+
+    Returns:
+        tuple: mean and std, (B,) in ``depth``'s dtype; 0 and 1 for a sample with no valid
+        value.
+    """
+    B = depth.shape[0]
+    x = depth.reshape(B, -1).float()
+    m = valid.reshape(B, -1)
+    L = x.shape[1]
+    n = m.sum(dim=1, dtype=torch.int32).long()
+    k = torch.floor(n.double() * trunc_ratio).long()
+    K = int(L * trunc_ratio)  # static bound of k: no host sync
+    zero = x.new_zeros(())
+    xs = torch.where(m, x, zero)  # invalid 0 sorts below every valid value
+    # the k smallest / largest valid values are the first k of the K smallest / largest
+    tails = torch.cat([
+        torch.topk(torch.where(m, x, x.new_tensor(float('inf'))), K, dim=1,
+                   largest=False).values,
+        torch.topk(xs, K, dim=1, largest=True).values
+    ], dim=1)
+    cut = (torch.arange(K, device=x.device)[None] < k[:, None]).repeat(1, 2)
+    count = (n - 2 * k).clamp(min=1).double()
+    mean = (xs.sum(1, dtype=torch.float64)
+            - torch.where(cut, tails, zero).sum(1, dtype=torch.float64)) / count
+    # squares about c (float32) summed in float64: the terms of the invalid pixels (c^2) and
+    # of the tails are bitwise those of the full sum, so subtracting them is exact
+    c = mean.float()[:, None]
+    sq = (xs - c).square().sum(1, dtype=torch.float64)
+    sq = sq - (L - n) * c[:, 0].square().double()
+    sq = sq - torch.where(cut, (tails - c).square(), zero).sum(1, dtype=torch.float64)
+    var = (sq / count - (mean - c[:, 0].double()).square()).clamp(min=0)
+    nonempty = n > 0
+    mean = torch.where(nonempty, mean, mean.new_zeros(()))
+    std = torch.where(nonempty, var.sqrt(), var.new_ones(()))
+    return mean.to(depth.dtype), std.to(depth.dtype)
 
 
 @MODELS.register_module()
@@ -99,26 +151,15 @@ class DenseDepthHead(BaseModule):
 
     def valid_depth(self, depth: torch.Tensor) -> torch.Tensor:
         """Bool map of 0 < d <= max_depth (finite)."""
-        return (depth > 0) & (depth <= self.max_depth) & torch.isfinite(depth)
+        return valid_depth(depth, self.max_depth)
 
     def truncated_stats(self, depth: torch.Tensor,
                         valid: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
         """Per-image mean and std (B,) of the valid depth between the truncation quantiles.
 
-        Images with no valid pixel get mean 0, std 1.
+        Images with no valid pixel get mean 0, std 1 (see :func:`truncated_mean_std`).
         """
-        depth, valid = depth.reshape(depth.shape[0], -1), valid.reshape(valid.shape[0], -1)
-        means, stds = [], []
-        for d, m in zip(depth, valid):
-            v = torch.sort(d[m].float())[0]
-            k = int(v.numel() * self.trunc_ratio)
-            if v.numel() - 2 * k > 0:
-                v = v[k:v.numel() - k]
-            if v.numel() == 0:
-                means.append(d.new_tensor(0.)), stds.append(d.new_tensor(1.))
-            else:
-                means.append(v.mean()), stds.append(v.std(unbiased=False))
-        return torch.stack(means).to(depth.dtype), torch.stack(stds).to(depth.dtype)
+        return truncated_mean_std(depth, valid, self.trunc_ratio)
 
     def normalize(self, depth: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
         """Metric depth (B, ...) -> normalised target, 0 at invalid pixels."""
@@ -180,15 +221,18 @@ class DenseDepthHead(BaseModule):
         pred = pred.reshape(*pred.shape[:2], p2, self.out_channels)
         target, valid = self.construct_target(depth)
         if self.loss_on == 'masked':
-            valid = valid & depth_mask.to(valid.device).reshape(*valid.shape[:2], 1)
+            valid = valid & depth_mask.to(valid.device, non_blocking=True).reshape(
+                *valid.shape[:2], 1)
         losses = dict(loss=self.loss_module(pred[..., 0], target, valid))
         if self.with_normals:
-            k = self._intrinsics(data_samples, depth.shape[0]).to(depth.device)
+            k = self._intrinsics(data_samples, depth.shape[0]).to(depth.device,
+                                                                   non_blocking=True)
             normals, n_valid = depth_to_normals(depth, k, self.max_depth)
             normals = self.patchify(normals).reshape(*pred.shape[:2], p2, 3)
             n_valid = self.patchify(n_valid.to(depth.dtype)).bool()[..., None]
             if self.loss_on == 'masked':
-                n_valid = n_valid & depth_mask.reshape(*pred.shape[:2], 1, 1)
+                n_valid = n_valid & depth_mask.to(depth.device, non_blocking=True).reshape(
+                    *pred.shape[:2], 1, 1)
             pred_n = F.normalize(pred[..., 1:].float(), dim=-1, eps=1e-6)
             losses['loss_normal'] = self.normal_loss_module(pred_n, normals, n_valid)
         return losses

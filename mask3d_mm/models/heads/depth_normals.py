@@ -4,6 +4,8 @@ from typing import Tuple
 import torch
 import torch.nn.functional as F
 
+from mask3d_mm.structures import valid_depth
+
 __all__ = ['depth_to_normals']
 
 
@@ -26,7 +28,7 @@ def depth_to_normals(depth: torch.Tensor, intrinsics: torch.Tensor,
     """
     B, _, H, W = depth.shape
     depth = depth.float()
-    valid = (depth > 0) & (depth <= max_depth) & torch.isfinite(depth)
+    valid = valid_depth(depth, max_depth)
     depth = torch.where(valid, depth, torch.zeros_like(depth))
     k = intrinsics.to(depth).reshape(B, 3, 3)
     fx, fy = k[:, 0, 0].view(B, 1, 1, 1), k[:, 1, 1].view(B, 1, 1, 1)

@@ -8,7 +8,7 @@ from mmpretrain.models.backbones.vision_transformer import TransformerEncoderLay
 from mmpretrain.models.utils import build_norm_layer
 
 from mask3d_mm.registry import MODELS
-from ..backbones.token_utils import build_2d_sincos_pos_embed, gather_tokens, scatter_tokens
+from ..utils import build_2d_sincos_pos_embed, gather_tokens, scatter_tokens
 
 __all__ = ['DepthDecoder']
 
@@ -116,7 +116,8 @@ class DepthDecoder(BaseModule):
         cls_token = self.rgb_embed(rgb_latent[:, :1])
         rgb = self.rgb_embed(rgb_latent[:, 1:])
         dep = self.depth_embed(depth_latent)
-        pos = build_2d_sincos_pos_embed(patch_resolution, self.embed_dims).to(rgb)
+        pos = build_2d_sincos_pos_embed(patch_resolution, self.embed_dims,
+                                        device=rgb.device).to(rgb.dtype)
         mask_tokens = self.mask_token.to(rgb.dtype).expand(B, L, -1)
         if self.fusion == 'add':
             rgb, rgb_seen = scatter_tokens(rgb, rgb_ids, L)

@@ -33,8 +33,8 @@ class SimpleFPN(BaseModule):
             (4.0, 2.0, 1.0, 0.5).
         num_outs (int): Number of outputs (>= len(scale_factors)). Defaults to 5.
         in_index (int): Which map of the backbone's tuple to use. Defaults to -1.
-        norm_cfg (dict): Norm of the convs. Defaults to ``dict(type='mask3d_mm.LN2d',
-            eps=1e-6)``.
+        norm_cfg (dict): Norm of the convs. Defaults to mmpretrain's channel LayerNorm,
+            ``dict(type='mmpretrain.LN2d', eps=1e-6)``.
         act_cfg (dict): Activation between the transposed convs. Defaults to GELU.
         init_cfg (dict | list[dict], optional): Init config. Defaults to None.
     """
@@ -45,7 +45,7 @@ class SimpleFPN(BaseModule):
                  scale_factors: Sequence[float] = (4.0, 2.0, 1.0, 0.5),
                  num_outs: int = 5,
                  in_index: int = -1,
-                 norm_cfg: dict = dict(type='mask3d_mm.LN2d', eps=1e-6),
+                 norm_cfg: dict = dict(type='mmpretrain.LN2d', eps=1e-6),
                  act_cfg: dict = dict(type='GELU'),
                  init_cfg=None) -> None:
         super().__init__(init_cfg=init_cfg)

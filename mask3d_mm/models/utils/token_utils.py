@@ -1,18 +1,18 @@
-"""Token helpers shared by the Mask3D encoders and decoder (patch masks, sin-cos positions)."""
-from typing import Sequence, Tuple
+"""Token helpers shared by the Mask3D encoders and decoder (sin-cos positions, visible ids)."""
+from typing import Optional, Sequence, Tuple
 
 import torch
 
 __all__ = [
-    'build_2d_sincos_pos_embed', 'flatten_patch_mask', 'mask_to_ids', 'gather_tokens',
-    'scatter_tokens'
+    'build_2d_sincos_pos_embed', 'mask_to_ids', 'gather_tokens', 'scatter_tokens'
 ]
 
 
 def build_2d_sincos_pos_embed(patch_resolution: Sequence[int],
                               embed_dims: int,
                               temperature: float = 10000.,
-                              cls_token: bool = False) -> torch.Tensor:
+                              cls_token: bool = False,
+                              device: Optional[torch.device] = None) -> torch.Tensor:
     """Fixed 2D sin-cos position embedding of a (possibly rectangular) patch grid.
 
     Tokens are in row-major order (as ``PatchEmbed`` flattens them). The first half of the
@@ -25,6 +25,8 @@ def build_2d_sincos_pos_embed(patch_resolution: Sequence[int],
         embed_dims (int): Channels, divisible by 4.
         temperature (float): Frequency base. Defaults to 10000.
         cls_token (bool): Prepend a zero embedding for a class token. Defaults to False.
+        device (torch.device, optional): Where to build it (no host-to-device copy).
+            Defaults to None (CPU).
 
     Returns:
         torch.Tensor: (1, [1 +] h * w, embed_dims) float32.
@@ -33,9 +35,12 @@ def build_2d_sincos_pos_embed(patch_resolution: Sequence[int],
     if embed_dims % 4 != 0:
         raise ValueError(f'sin-cos position embedding needs embed_dims % 4 == 0, got {embed_dims}')
     grid_h, grid_w = torch.meshgrid(
-        torch.arange(h, dtype=torch.float32), torch.arange(w, dtype=torch.float32), indexing='ij')
+        torch.arange(h, dtype=torch.float32, device=device),
+        torch.arange(w, dtype=torch.float32, device=device),
+        indexing='ij')
     pos_dim = embed_dims // 4
-    omega = 1. / temperature**(torch.arange(pos_dim, dtype=torch.float32) / pos_dim)
+    omega = torch.arange(pos_dim, dtype=torch.float32, device=device) / pos_dim
+    omega = 1. / temperature**omega
     out_h = grid_h.flatten()[:, None] * omega[None]
     out_w = grid_w.flatten()[:, None] * omega[None]
     pos = torch.cat([out_h.sin(), out_h.cos(), out_w.sin(), out_w.cos()], dim=1)[None]
@@ -44,31 +49,11 @@ def build_2d_sincos_pos_embed(patch_resolution: Sequence[int],
     return pos
 
 
-def flatten_patch_mask(mask: torch.Tensor, batch_size: int,
-                       patch_resolution: Sequence[int]) -> torch.Tensor:
-    """Check a patch mask and flatten it to (B, h * w).
-
-    Args:
-        mask (torch.Tensor): Bool, True = masked, (B, h * w) or (B, h, w).
-        batch_size (int): Expected B.
-        patch_resolution (Sequence[int]): Expected grid (h, w).
-
-    Returns:
-        torch.Tensor: (B, h * w) bool.
-    """
-    h, w = int(patch_resolution[0]), int(patch_resolution[1])
-    if not isinstance(mask, torch.Tensor) or mask.dtype != torch.bool:
-        raise TypeError('patch mask must be a bool tensor (True = masked), got '
-                        f'{getattr(mask, "dtype", type(mask))}')
-    if tuple(mask.shape) not in ((batch_size, h * w), (batch_size, h, w)):
-        raise ValueError(f'patch mask of shape {tuple(mask.shape)} does not fit the input: '
-                         f'expected ({batch_size}, {h * w}) or ({batch_size}, {h}, {w}) '
-                         f'for a {h}x{w} patch grid')
-    return mask.reshape(batch_size, h * w)
-
-
 def mask_to_ids(mask: torch.Tensor) -> torch.Tensor:
     """Indices of the visible (False) patches, ascending, same count per sample.
+
+    The count is read on the host: pass a CPU mask (as :class:`Mask3D` does) to keep a GPU step
+    free of device synchronisation, and move the result to the device.
 
     Args:
         mask (torch.Tensor): (B, L) bool, True = masked.

@@ -31,7 +31,7 @@ model = dict(
         out_channels=256,
         scale_factors=(4.0, 2.0, 1.0, 0.5),
         num_outs=5,
-        norm_cfg=dict(type='mask3d_mm.LN2d', eps=1e-6)),
+        norm_cfg=dict(type='mmpretrain.LN2d', eps=1e-6)),
     roi_head=dict(
         bbox_head=dict(num_classes=num_classes),
         mask_head=dict(num_classes=num_classes)))
