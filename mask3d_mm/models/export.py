@@ -13,7 +13,7 @@ def describe_checkpoint(state_dict: Dict[str, torch.Tensor]) -> Tuple[str, str]:
     """What model a state dict holds, judged by its key layout: ``(kind, description)``.
 
     ``kind`` is ``'mask3d'`` (a ViT ``backbone.*`` beside a ``depth_encoder.*``), ``'mae'`` (an
-    mmpretrain MAE: ViT ``backbone.*`` + ``neck.decoder_*``, whose colour ViT exports the same
+    mmpretrain MAE: ViT ``backbone.*`` + ``neck.decoder_*``, whose color ViT exports the same
     way; tools/analysis_tools/compare_pretraining.py uses it) or ``'other'``; ``description``
     says what was found, e.g. ``looks like an mmseg EncoderDecoder checkpoint (decode_head.*)``.
     """

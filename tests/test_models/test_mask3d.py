@@ -87,7 +87,7 @@ def test_mask_validation_errors(build_model, make_batch):
         bad = make_batch()[1]
         bad[0].rgb_mask = torch.zeros(2, 3, dtype=torch.bool)
         model.loss(inputs, bad)
-    with pytest.raises(KeyError, match='depth_mask'):
+    with pytest.raises(KeyError, match=r"mask3d_mm\.PackRGBDInputs\(.*'depth_mask'"):
         bad = make_batch()[1]
         del bad[0].depth_mask
         model.loss(inputs, bad)

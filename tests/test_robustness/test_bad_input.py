@@ -185,7 +185,7 @@ CASES = {
                                stage='load', dataset=dict(suffixes=dict(depth='.tiff')),
                                bad_frames=8),  # all float; the others say so without NaN
     # tensors reaching the model: rejected by the data preprocessor, never a NaN loss
-    'nan-rgb-tensor': Case(ValueError, 'non-finite .*colour', run=_train_step_with_nan('rgb'),
+    'nan-rgb-tensor': Case(ValueError, 'non-finite .*color', run=_train_step_with_nan('rgb'),
                            name='{root}/scene0000_00/color/000001.jpg'),
     'nan-depth-tensor': Case(ValueError, 'non-finite .*depth', run=_train_step_with_nan('depth'),
                              name='{root}/scene0000_00/color/000001.jpg'),

@@ -27,6 +27,7 @@ from mmengine.runner import load_checkpoint
 from mmengine.utils import ProgressBar
 
 from mask3d_mm.evaluation import nearest_visible_fill, nearest_visible_patch_fill
+from mask3d_mm.structures import grid_patch_size, patch_to_pixel_mask, valid_depth
 from mask3d_mm.visualization import depth_reconstruction_panel
 
 
@@ -41,7 +42,7 @@ def parse_args() -> argparse.Namespace:
 
 
 def abs_rel(pred: np.ndarray, gt: np.ndarray, sel: np.ndarray) -> float:
-    sel = sel & (gt > 0)
+    sel = sel & valid_depth(gt)
     return float(np.mean(np.abs(pred[sel] - gt[sel]) / gt[sel])) if sel.any() else float('nan')
 
 
@@ -71,8 +72,7 @@ def main() -> None:
         panel = depth_reconstruction_panel(np.ascontiguousarray(img), rgb_mask, depth,
                                            depth_mask, pred)
         cv2.imwrite(osp.join(args.out_dir, f'reconstruction_{i:03d}.png'), panel)
-        p = depth.shape[0] // depth_mask.shape[0]
-        masked = np.kron(depth_mask, np.ones((p, p), dtype=bool))
+        masked = patch_to_pixel_mask(depth_mask, grid_patch_size(depth_mask.shape, depth.shape))
         scores.append((abs_rel(pred, depth, masked),
                        abs_rel(nearest_visible_patch_fill(depth, depth_mask), depth, masked),
                        abs_rel(nearest_visible_fill(depth, ~masked), depth, masked)))

@@ -17,7 +17,7 @@ class Mask3D(BaseSelfSupervisor):
     """Mask3D (Hou et al., CVPR 2023, arXiv 2302.14746).
 
     Composition only, like mmpretrain's ``MAE``: ``backbone`` (:class:`Mask3DViT`) encodes the
-    visible colour patches, ``depth_encoder`` (:class:`DepthEncoder`) the visible depth patches,
+    visible color patches, ``depth_encoder`` (:class:`DepthEncoder`) the visible depth patches,
     ``neck`` (:class:`DepthDecoder`) fuses both and predicts depth for every patch, ``head``
     (:class:`DenseDepthHead`) computes the loss over valid pixels. Patch masks come from the
     data samples (``rgb_mask``, ``depth_mask``: (H/p, W/p) bool, True = masked, fixed count per
@@ -27,7 +27,7 @@ class Mask3D(BaseSelfSupervisor):
     depth (B, 1, H, W) metres, 0 = invalid]``.
 
     Args:
-        backbone (dict): Colour encoder config.
+        backbone (dict): Color encoder config.
         depth_encoder (dict): Depth encoder config.
         neck (dict): Decoder config.
         head (dict): Head config.
@@ -61,7 +61,7 @@ class Mask3D(BaseSelfSupervisor):
 
     @property
     def patch_size(self) -> int:
-        """Patch size p of the colour encoder."""
+        """Patch size p of the color encoder."""
         return int(self.backbone.patch_embed.projection.stride[0])
 
     def _check_patch_sizes(self) -> None:
@@ -126,7 +126,7 @@ class Mask3D(BaseSelfSupervisor):
         return masks
 
     def extract_feat(self, inputs: Union[torch.Tensor, Sequence[torch.Tensor]]):
-        """Colour backbone features of the unmasked image (``inputs`` or ``inputs[0]``)."""
+        """Color backbone features of the unmasked image (``inputs`` or ``inputs[0]``)."""
         rgb = inputs[0] if isinstance(inputs, (list, tuple)) else inputs
         return self.backbone(rgb, mask=None)
 

@@ -34,12 +34,12 @@ class DepthEncoder(BaseModule):
     embedding is a stride-p convolution, so masked pixels never reach a visible token).
 
     Defaults (256 wide, 4 blocks, 8 heads, ~3.2 M parameters) keep it far lighter than the ViT-B
-    colour encoder, as the spec asks; MultiMAE uses a bare linear patch embedding for depth.
+    color encoder, as the spec asks; MultiMAE uses a bare linear patch embedding for depth.
 
     Args:
         img_size (int | tuple): Training input size (H, W); sets the grid of a learned position
             embedding. Defaults to 224.
-        patch_size (int): Patch size p (equal to the colour encoder's). Defaults to 16.
+        patch_size (int): Patch size p (equal to the color encoder's). Defaults to 16.
         embed_dims (int): Width. Defaults to 256.
         num_layers (int): Transformer blocks. Defaults to 4.
         num_heads (int): Attention heads. Defaults to 8.

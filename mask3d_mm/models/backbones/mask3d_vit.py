@@ -1,4 +1,4 @@
-"""Colour encoder of Mask3D: a ViT that encodes the visible RGB patches only."""
+"""Color encoder of Mask3D: a ViT that encodes the visible RGB patches only."""
 import logging
 import os.path as osp
 from typing import List, Optional, Sequence, Tuple, Union
@@ -22,7 +22,7 @@ def _pretrained_cfgs(init_cfg) -> List[dict]:
 
 @MODELS.register_module()
 class Mask3DViT(VisionTransformer):
-    """ViT colour encoder for Mask3D pre-training.
+    """ViT color encoder for Mask3D pre-training.
 
     Like :class:`mmpretrain.models.MAEViT`, but the patch mask comes from the data (an
     ``RGBDMaskGenerator`` transform) instead of being drawn inside the model, and inputs may be

@@ -19,9 +19,9 @@ def _sample_name(sample, index: int) -> str:
 
 @MODELS.register_module()
 class RGBDDataPreprocessor(SelfSupDataPreprocessor):
-    """Normalise the colour batch and stack the depth maps of the data samples.
+    """Normalise the color batch and stack the depth maps of the data samples.
 
-    The colour image goes through :class:`mmpretrain.models.SelfSupDataPreprocessor`
+    The color image goes through :class:`mmpretrain.models.SelfSupDataPreprocessor`
     (to device, optional BGR->RGB, float, ``(x - mean) / std``). The depth of every data sample
     (``data_sample.depth``, HxW or 1xHxW, metres, 0 = invalid, as packed by
     ``mask3d_mm.PackRGBDInputs``) is stacked into a Bx1xHxW float32 tensor and moved to the
@@ -33,16 +33,16 @@ class RGBDDataPreprocessor(SelfSupDataPreprocessor):
     Works with ``default_collate`` (inputs: a Bx3xHxW tensor) and ``pseudo_collate`` (inputs: a
     list of 3xHxW tensors, stacked here).
 
-    Non-finite values (NaN, inf) in the colour or in the depth raise a ``ValueError`` naming
-    the samples' files: a NaN in a visible colour patch would make the loss NaN, and a NaN depth
+    Non-finite values (NaN, inf) in the color or in the depth raise a ``ValueError`` naming
+    the samples' files: a NaN in a visible color patch would make the loss NaN, and a NaN depth
     would be silently taken as invalid (invalid depth is 0). The checks run on the batch as the
     data loader hands it over (on the CPU), before it moves to the device, so they cost no
     device synchronisation; integer images are finite by type and are not scanned.
 
     Args:
-        mean (Sequence[float], optional): Per-channel colour mean. Defaults to None.
-        std (Sequence[float], optional): Per-channel colour std, > 0. Defaults to None.
-        check_finite (bool): Reject non-finite colour / depth values. Defaults to True.
+        mean (Sequence[float], optional): Per-channel color mean. Defaults to None.
+        std (Sequence[float], optional): Per-channel color std, > 0. Defaults to None.
+        check_finite (bool): Reject non-finite color / depth values. Defaults to True.
         **kwargs: Other arguments of ``SelfSupDataPreprocessor`` (``to_rgb``,
             ``pad_size_divisor``, ``non_blocking``, ...).
 
@@ -99,7 +99,7 @@ class RGBDDataPreprocessor(SelfSupDataPreprocessor):
         return torch.stack(depths)[:, None]
 
     def forward(self, data: dict, training: bool = False) -> dict:
-        """Colour normalisation + depth stacking.
+        """Color normalisation + depth stacking.
 
         Args:
             data (dict): ``inputs`` (Bx3xHxW uint8 tensor or list of 3xHxW tensors) and
@@ -119,9 +119,9 @@ class RGBDDataPreprocessor(SelfSupDataPreprocessor):
         depth = self.stack_depth(data_samples, inputs.shape[-2:])
         if self.check_finite:  # before the move: no device sync
             if inputs.is_floating_point():
-                self._check_finite(inputs, 'colour', data_samples)
+                self._check_finite(inputs, 'color', data_samples)
             self._check_finite(depth, 'depth', data_samples)
-        # only the colour goes through the parent (to device, normalised); the data samples
+        # only the color goes through the parent (to device, normalised); the data samples
         # stay where the loader left them, so the model reads their masks without a device sync
         rgb = super().forward(dict(inputs=inputs, data_samples=None), training)['inputs']
         depth = depth.to(rgb.device, non_blocking=self._non_blocking)

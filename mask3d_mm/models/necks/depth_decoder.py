@@ -1,4 +1,4 @@
-"""Mask3D decoder: fuses the colour and depth latents and predicts dense depth per patch."""
+"""Mask3D decoder: fuses the color and depth latents and predicts dense depth per patch."""
 from typing import List, Optional, Sequence, Union
 
 import torch
@@ -20,14 +20,14 @@ DEFAULT_INIT = [
 
 @MODELS.register_module()
 class DepthDecoder(BaseModule):
-    """MAE-style transformer decoder over the fused colour + depth latents.
+    """MAE-style transformer decoder over the fused color + depth latents.
 
     Both latents are projected to the decoder width (``rgb_embed``, ``depth_embed``). Fusion:
 
     - ``'add'``: each projected token is placed at its patch position and the two are added
       where both modalities are visible; positions seen by neither get ``mask_token``. The
-      sequence is the colour cls token + h*w position tokens.
-    - ``'concat'``: the sequence is the colour cls token, the visible colour tokens, the visible
+      sequence is the color cls token + h*w position tokens.
+    - ``'concat'``: the sequence is the color cls token, the visible color tokens, the visible
       depth tokens (each with a learned modality embedding) and h*w query tokens
       (``mask_token``); the prediction is read at the query tokens.
 
@@ -35,7 +35,7 @@ class DepthDecoder(BaseModule):
     added to every patch token (zero for the cls token, as MAE).
 
     Args:
-        in_channels (int): Colour encoder width. Defaults to 768.
+        in_channels (int): Color encoder width. Defaults to 768.
         depth_in_channels (int): Depth encoder width. Defaults to 256.
         embed_dims (int): Decoder width. Defaults to 512.
         num_layers (int): Decoder blocks. Defaults to 8.
@@ -102,7 +102,7 @@ class DepthDecoder(BaseModule):
 
         Args:
             rgb_latent (torch.Tensor): (B, 1 + N_rgb, C_rgb), cls token first.
-            rgb_ids (torch.Tensor): (B, N_rgb) patch indices of the colour tokens.
+            rgb_ids (torch.Tensor): (B, N_rgb) patch indices of the color tokens.
             depth_latent (torch.Tensor): (B, N_depth, C_depth).
             depth_ids (torch.Tensor): (B, N_depth) patch indices of the depth tokens.
             patch_resolution (Sequence[int]): Grid (h, w).
