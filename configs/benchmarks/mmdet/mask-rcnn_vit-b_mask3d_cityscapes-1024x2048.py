@@ -28,6 +28,9 @@ param_scheduler = [
 ]
 # lr 1e-4 for 8 images per step
 auto_scale_lr = dict(enable=False, base_batch_size=8)
+# workers restart (re-seeded) every epoch: a resumed run gets the same augmentations as an
+# uninterrupted one (docs/robustness.md); mmdet's base keeps them alive across epochs
+train_dataloader = dict(persistent_workers=False)
 
 # COCO-style AP only: mmdet's CityScapesMetric (the official per-class AP) needs
 # `pip install cityscapesscripts`; add it back as in mmdet::_base_/datasets/cityscapes_instance.py.

@@ -33,6 +33,9 @@ test_pipeline = [
 train_dataloader = dict(
     batch_size=2,
     num_workers=4,
+    # mmdet's base keeps workers alive across epochs; restarted, they are re-seeded every epoch,
+    # so a resumed run gets the same augmentations as an uninterrupted one (docs/robustness.md)
+    persistent_workers=False,
     dataset=dict(
         type=dataset_type,
         data_root=data_root,
