@@ -33,3 +33,15 @@ def test_tiny_benchmark_writes_positive_results(tmp_path, capsys):
         check = res['checks'][key]
         assert check['value'] > 0 and isinstance(check['passed'], bool)
         assert check['target'].startswith(('<=', '>='))
+
+
+def test_saved_activations_grow_with_the_batch_and_shrink_with_checkpointing(tmp_path):
+    out = tmp_path / 'act.json'
+    load_script().main(['--tiny', '--activations', '--batch', '2', '--json', str(out)])
+    act = json.loads(out.read_text())['activations']
+    assert len(act) == 8  # 2 arms x checkpointing on/off x fp32/bf16
+    for arm in ('mask3d', 'mae'):
+        plain, ckpt = act[f'{arm}_fp32'], act[f'{arm}_ckpt_fp32']
+        assert plain['per_sample_bytes'] > ckpt['per_sample_bytes'] > 0
+        assert act[f'{arm}_bf16']['per_sample_bytes'] < plain['per_sample_bytes']
+        assert plain['params'] > 0

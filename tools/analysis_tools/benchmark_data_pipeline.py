@@ -134,7 +134,8 @@ def build_pipeline(cfg) -> list:
 
 def raw_decode(info: dict) -> None:
     img = cv2.imread(info['img_path'], cv2.IMREAD_COLOR)
-    dep = cv2.imread(info['depth_path'], cv2.IMREAD_UNCHANGED)
+    path = info['depth_path']
+    dep = np.load(path) if path.endswith('.npy') else cv2.imread(path, cv2.IMREAD_UNCHANGED)
     assert img is not None and dep is not None, (info['img_path'], info['depth_path'])
 
 

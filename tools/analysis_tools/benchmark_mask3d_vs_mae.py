@@ -26,6 +26,7 @@ Example::
         --warmup 2 --steps 6 --json work_dirs/bench_mask3d_vs_mae.json
     python tools/analysis_tools/benchmark_mask3d_vs_mae.py --device cuda --amp bf16 --batch 64
     python tools/analysis_tools/benchmark_mask3d_vs_mae.py --tiny --warmup 1 --steps 1  # smoke
+    python tools/analysis_tools/benchmark_mask3d_vs_mae.py --activations --batch 2  # memory/sample
 
 Run as a script it sets ``OMP_WAIT_POLICY=PASSIVE`` unless set: on a CPU shared with other jobs,
 OpenMP threads spinning at the barriers of the ~20k small ops of a step made the step up to 7x
@@ -98,6 +99,10 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help='2-layer 64-wide ViTs on 64x64 images (smoke test)')
     parser.add_argument('--json', metavar='OUT', help='write the results to this JSON file')
     parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument('--activations', action='store_true',
+                        help='instead: bytes saved for backward per sample (fp32 and CPU bf16 '
+                        'autocast, with and without activation checkpointing), see '
+                        'saved_activations()')
     parser.add_argument('--arm', choices=ARMS, help=argparse.SUPPRESS)  # memory subprocess
     args = parser.parse_args(argv)
     if args.img_size is None:
@@ -256,6 +261,57 @@ def measure_memory(args) -> dict:
     return out
 
 
+def checkpointed_blocks(model) -> list:
+    """Names of every transformer block of a model, for mmengine's ``activation_checkpointing``
+    config key (``turn_on_activation_checkpointing``)."""
+    names = []
+    for prefix in ('backbone.layers', 'depth_encoder.layers', 'neck.decoder_blocks'):
+        parent = model
+        for part in prefix.split('.'):
+            parent = getattr(parent, part, None)
+        names += [f'{prefix}.{i}' for i in range(len(parent or []))]
+    return names
+
+
+def saved_activations(args) -> dict:
+    """Bytes autograd saves for backward in one ``model.loss`` (parameters excluded, each
+    storage counted once) at ``args.batch`` and twice that: their difference / batch is the
+    activation memory per sample, the rest is per step (e.g. bf16 weight copies). For each arm,
+    fp32 and bf16 autocast (on CPU, as a stand-in for CUDA AMP), without and with
+    checkpointing of every transformer block."""
+    from mmengine.runner import turn_on_activation_checkpointing
+    out = {}
+    for arm in ARMS:
+        for ckpt in (False, True):
+            model, _ = build(arm, args)
+            if ckpt:
+                turn_on_activation_checkpointing(model, checkpointed_blocks(model))
+            params = {p.untyped_storage().data_ptr() for p in model.parameters()}
+            for amp in (False, True):
+                sizes = []
+                for batch in (args.batch, 2 * args.batch):
+                    seen = {}
+
+                    def pack(t, seen=seen):
+                        st = t.untyped_storage()
+                        if st.data_ptr() not in params:
+                            seen[st.data_ptr()] = st.nbytes()
+                        return t
+
+                    inputs, samples = make_batch(arm, argparse.Namespace(**{
+                        **vars(args), 'batch': batch}))
+                    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t), \
+                            torch.autocast(args.device, torch.bfloat16, enabled=amp):
+                        loss = model.loss(inputs, samples)
+                    del loss
+                    sizes.append(sum(seen.values()))
+                per = (sizes[1] - sizes[0]) / args.batch
+                out[f"{arm}{'_ckpt' if ckpt else ''}{'_bf16' if amp else '_fp32'}"] = dict(
+                    per_sample_bytes=per, per_step_bytes=sizes[0] - per * args.batch,
+                    params=sum(p.numel() for p in model.parameters()))
+    return out
+
+
 def check(name: str, value: float) -> dict:
     op, target = TARGETS[name]
     ok = value <= target if op == '<=' else value >= target
@@ -361,8 +417,17 @@ def main(argv=None) -> None:
     if args.arm:
         print(json.dumps(run_arm(args)))
         return
-    res = benchmark(args)
-    print_table(res)
+    if args.activations:
+        res = dict(setup=dict(batch=args.batch, img_size=args.img_size, tiny=args.tiny),
+                   activations=saved_activations(args))
+        print(f'saved for backward, batch {args.batch} and {2 * args.batch}, '
+              f'{args.img_size}x{args.img_size} (MiB):')
+        for key, r in res['activations'].items():
+            print(f"  {key:22} per sample {r['per_sample_bytes'] / 2**20:8.2f}   per step "
+                  f"{r['per_step_bytes'] / 2**20:8.1f}")
+    else:
+        res = benchmark(args)
+        print_table(res)
     if args.json:
         os.makedirs(osp.dirname(osp.abspath(args.json)), exist_ok=True)
         with open(args.json, 'w') as f:
