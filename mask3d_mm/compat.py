@@ -1,7 +1,37 @@
-"""The one place where mask3d_mm adapts the upstream OpenMMLab stack to current torch / numpy.
+"""The one place where mask3d_mm patches the upstream OpenMMLab stack for current torch / numpy.
 
 Each patch is applied once by :func:`apply_patches` (called on ``import mask3d_mm``), is as narrow
 as possible, says why it exists, and has a test in ``tests/test_compat.py`` that fails without it.
+
+Every place that adapts the upstream stack, and why it lives there:
+
+=====================================  ==========================================================
+where                                  what, and why there
+=====================================  ==========================================================
+:mod:`mask3d_mm._torchvision_guard`    an empty ``torchvision._meta_registrations`` when
+(installed by :func:`apply_patches`    torchvision's CUDA-built ops cannot load beside the CPU
+and by the ``.pth`` file that          torch (else ``import mmpretrain`` / ``mmseg.models`` /
+``tools/install.sh`` writes)           ``mmdet.models`` raise). A stdlib-only meta-path finder in
+                                       a file of its own, because the ``.pth`` runs it at
+                                       interpreter start-up, before anything is imported: so
+                                       upstream tools on stock configs work too.
+this module (:func:`apply_patches`)    safe checkpoint loading: every loader of mmengine and
+                                       torch hub with ``weights_only=True`` (table below).
+                                       Process-wide patches of upstream functions, applied once.
+:mod:`mask3d_mm.engine.runtime.        per-run config rewrites for mmengine's GPU assumptions:
+devices`                               CPU DDP (gloo, ``device_ids=None``, SyncBN -> BN plus
+                                       ``BroadcastBuffersHook``) and ``AmpOptimWrapper`` -> fp32
+                                       ``OptimWrapper`` without an AMP device. They patch no
+                                       upstream code, only the config of the run that
+                                       ``tools/train.py`` / ``tools/test.py`` build, and are
+                                       logged; so they live with the tools' set-up.
+=====================================  ==========================================================
+
+Why ``import mask3d_mm`` comes first in the tools and tests (``# noqa: F401``): it installs the
+torchvision guard before the first ``import torchvision`` (by mmpretrain) in an environment
+without the ``.pth`` file (e.g. ``pip install -e .`` alone), and routes checkpoint loading
+through the safe loaders. No ``sys.path`` set-up is needed: ``tools/install.sh`` installs the
+package in editable mode.
 
 Checkpoint safety: every way the stack loads a checkpoint ends in :func:`_safe_torch_load`
 (``torch.load(weights_only=True)`` plus the allow-list :func:`runner_checkpoint_globals`), or is
@@ -29,13 +59,11 @@ mask3d_mm never uses (VQKD ``codebook_init_path``, retriever prototypes, the SwA
 work dir). Config files and ``.pkl`` annotation files are Python code / pickles by design:
 trust them as code.
 """
-import importlib.util
 import io
 import os
 import os.path as osp
 import pickle
 import sys
-import types
 import zipfile
 from typing import IO, Any, Callable, List, Optional, Union
 from urllib.parse import urlparse
@@ -44,6 +72,8 @@ import numpy as np
 import torch
 import torch.hub
 import torch.utils.model_zoo
+
+from . import _torchvision_guard
 
 __all__ = [
     'apply_patches', 'load_local_checkpoint', 'load_url_checkpoint', 'load_remote_checkpoint',
@@ -255,39 +285,9 @@ def _patch_url_loading() -> None:
                 namespace[name] = load_url_checkpoint
 
 
-def _torchvision_ops_unloadable() -> bool:
-    """Whether torchvision is installed but its compiled ops cannot load beside this torch."""
-    spec = importlib.util.find_spec('torchvision')
-    if spec is None or 'torchvision' in sys.modules:
-        return False
-    folder = spec.submodule_search_locations[0]
-    libs = [f for f in os.listdir(folder) if f.startswith('_C.')]
-    if not libs:
-        return True
-    try:
-        torch.ops.load_library(osp.join(folder, libs[0]))
-    except (OSError, RuntimeError):
-        return True
-    return False
-
-
-def _patch_torchvision_without_ops() -> None:
-    """Let torchvision's Python parts import when its C ops cannot load.
-
-    Why: mmpretrain imports torchvision (transforms, ``ops.boxes``) without declaring it, and
-    PyPI's torchvision is a CUDA build: beside a CPU torch its ``_meta_registrations`` raises
-    ``RuntimeError: operator torchvision::nms does not exist`` at import, which breaks
-    ``mmpretrain`` and, through it, ``mmdet.models``. mask3d_mm needs none of torchvision's C ops
-    (mmcv.ops provides nms/RoIAlign), so the fake-kernel registrations are skipped. Must run
-    before the first ``import torchvision``, which ``import mask3d_mm`` does first.
-    """
-    if _torchvision_ops_unloadable():
-        name = 'torchvision._meta_registrations'
-        sys.modules.setdefault(name, types.ModuleType(name))
-
-
 _PATCHES: List[Callable[[], None]] = [
-    _patch_torchvision_without_ops, _patch_mmengine_checkpoint_loaders, _patch_url_loading
+    _torchvision_guard.install,  # first: before anything imports torchvision
+    _patch_mmengine_checkpoint_loaders, _patch_url_loading
 ]
 
 

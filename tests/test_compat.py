@@ -7,6 +7,7 @@ import os.path as osp
 import pickle
 import subprocess
 import sys
+import sysconfig
 
 import pytest
 import torch
@@ -20,6 +21,8 @@ from mmengine.runner.checkpoint import CheckpointLoader
 
 from mask3d_mm import compat
 from mask3d_mm.compat import load_local_checkpoint
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
 
 class ToyModel(BaseModel):
@@ -232,18 +235,44 @@ def test_explicit_weights_only_resists_torch_force_no_weights_only_load(tmp_path
     assert marker.exists()
 
 
-def test_torchvision_python_parts_import():
-    """mmpretrain imports torchvision; its CUDA-built ops cannot load beside a CPU torch."""
-    code = ('import mask3d_mm, mmpretrain.datasets, mmpretrain.models, mmdet.models; '
-            'from mmpretrain.datasets import PackInputs; print("ok")')
-    ok = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True)
-    assert ok.returncode == 0, ok.stderr
-    from mask3d_mm.compat import _torchvision_ops_unloadable
-    probe = subprocess.run(
-        [sys.executable, '-c', 'from mask3d_mm.compat import _torchvision_ops_unloadable as f;'
-         'print(f())'], capture_output=True, text=True)
-    if probe.stdout.strip() == 'True':  # the patch is needed here: without it, import fails
-        bare = subprocess.run([sys.executable, '-c', 'import torchvision'],
-                              capture_output=True, text=True)
-        assert bare.returncode != 0 and 'torchvision::nms' in bare.stderr
-    assert callable(_torchvision_ops_unloadable)
+def _run_without_site(code: str) -> subprocess.CompletedProcess:
+    """``code`` in a Python that neither processed site-packages' ``.pth`` files (``-S``: no
+    torchvision guard, no editable finder) nor imported mask3d_mm: the packages are found
+    through ``PYTHONPATH`` (site-packages, then the repository)."""
+    site_packages = sysconfig.get_paths()['purelib']
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([site_packages, REPO]))
+    return subprocess.run([sys.executable, '-S', '-c', code], capture_output=True, text=True,
+                          env=env, cwd=REPO)
+
+
+GUARDED_DOC = 'import torchvision._meta_registrations as m; print(m.__doc__)'
+
+
+def test_torchvision_guard_is_needed_and_compat_installs_it():
+    """mmpretrain (and through it mmseg / mmdet models) imports torchvision, whose CUDA-built
+    ops cannot load beside a CPU torch. Without the guard ``import mmseg.models`` fails exactly
+    when the guard would replace ``torchvision._meta_registrations``; ``import mask3d_mm``
+    (compat) installs the guard, and then the stack imports."""
+    bare = _run_without_site('import mmseg.models')
+    guarded = _run_without_site(
+        'import mask3d_mm, mmpretrain.models, mmseg.models, mmdet.models; '
+        'from mmpretrain.datasets import PackInputs; ' + GUARDED_DOC)
+    assert guarded.returncode == 0, guarded.stderr
+    replaced = 'mask3d_mm' in guarded.stdout
+    if replaced:  # the ops are unloadable here (the CPU environment of tools/install.sh)
+        assert bare.returncode != 0 and 'torchvision::nms' in bare.stderr, bare.stderr
+    else:  # a torchvision whose ops load: the guard leaves the real module alone
+        assert bare.returncode == 0, bare.stderr
+
+
+def test_torchvision_guard_pth_covers_upstream_tools():
+    """The ``.pth`` file of tools/install.sh installs the guard at interpreter start-up, so a
+    process that never imports mask3d_mm (mmseg's own tools/train.py) imports the stack."""
+    pth = osp.join(sysconfig.get_paths()['purelib'], 'mask3d_mm_torchvision_guard.pth')
+    if not osp.isfile(pth):
+        pytest.skip('environment not installed by tools/install.sh (no guard .pth file)')
+    run = subprocess.run([sys.executable, '-c', 'import mmseg.models, mmdet.models; '
+                          'import sys; print("mask3d_mm" in sys.modules)'],
+                         capture_output=True, text=True, cwd=osp.dirname(REPO))
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.split() == ['False']  # it worked without importing mask3d_mm
