@@ -13,13 +13,10 @@ Training runs use ``--resume``: a second demo continues (or, when complete, reus
 the first; delete the work dir to start over.
 """
 import argparse
-import glob
-import json
-import os
 import os.path as osp
-import subprocess
-import sys
 import time
+
+from mask3d_mm.utils import ensure_data, read_scalars, run_script
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIG = osp.join(REPO, 'configs/mask3d/vit-tiny_synthetic.py')
@@ -32,28 +29,7 @@ def stage(i: int, title: str) -> None:
 
 
 def run(*args: str) -> None:
-    cmd = [sys.executable, *args]
-    print('$ ' + ' '.join(osp.relpath(a, REPO) if osp.isabs(a) else a for a in args),
-          flush=True)
-    subprocess.run(cmd, cwd=REPO, check=True)
-
-
-def ensure_data(data_root: str, num_scenes: int, frames_per_scene: int) -> None:
-    """Generate the synthetic ScanNet-format set in ``data_root`` unless it is there."""
-    if osp.isfile(osp.join(data_root, 'scannetv2_train.txt')):
-        print(f'{data_root}: found; generate again by deleting the folder', flush=True)
-        return
-    run(osp.join(REPO, 'tools/dataset_converters/generate_synthetic_scannet.py'), data_root,
-        '--num-scenes', str(num_scenes), '--frames-per-scene', str(frames_per_scene),
-        '--workers', str(min(2, os.cpu_count() or 1)))
-
-
-def read_scalars(work_dir: str) -> list:
-    logs = sorted(glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json')))
-    if not logs:
-        raise FileNotFoundError(f'no scalars.json under {work_dir}')
-    with open(logs[-1]) as f:
-        return [json.loads(line) for line in f if line.strip()]
+    run_script(REPO, *args)
 
 
 def plot(records: list, out: str) -> None:
@@ -93,7 +69,7 @@ def main() -> None:
     pretrain_dir = osp.join(args.work_dir, 'pretrain')
 
     stage(1, f'synthetic ScanNet-format RGB-D data in {data_root}')
-    ensure_data(data_root, args.num_scenes, args.frames_per_scene)
+    ensure_data(REPO, data_root, args.num_scenes, args.frames_per_scene)
 
     stage(2, 'Mask3D pre-training of a tiny ViT (CPU)')
     options = [f'train_dataloader.dataset.data_root={data_root}',

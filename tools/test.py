@@ -19,27 +19,18 @@ arguments of hooks and loops fail before the run starts.
 import argparse
 import os
 import os.path as osp
-import sys
-import warnings
-from typing import Any, Optional, Sequence
+from typing import Optional
 
-try:
-    import mask3d_mm  # noqa: F401  (first: compat patches, registries)
-except ImportError:  # running from a checkout that is not installed
-    sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-    import mask3d_mm  # noqa: F401
+import mask3d_mm  # noqa: F401,I001  (first: mask3d_mm/compat.py says why)
 
 import mmengine
-import numpy as np
-import torch
 from mmengine.config import Config, DictAction
-from mmengine.evaluator import BaseMetric
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
-from mmengine.structures import BaseDataElement
 
 from mask3d_mm.engine.runtime import (apply_cfg_options, check_component_args,
                                       setup_cpu_distributed, teardown_distributed)
+from mask3d_mm.evaluation import DumpPredictions
 from mask3d_mm.output_files import atomic_output, check_output
 
 
@@ -62,62 +53,6 @@ def parse_args() -> argparse.Namespace:
     args = parser.parse_args()
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     return args
-
-
-_DROP = object()
-
-
-def _tensors_only(obj: Any, dropped: set) -> Any:
-    """``obj`` with numpy turned into tensors and anything else that is not plain data dropped
-    (its type name goes to ``dropped``), so that the file loads with ``weights_only=True``."""
-    if isinstance(obj, BaseDataElement):
-        obj = obj.to_dict()
-    if isinstance(obj, torch.Tensor):
-        return obj.detach().cpu()
-    if isinstance(obj, np.ndarray) and obj.dtype != object:
-        return torch.from_numpy(np.ascontiguousarray(obj))
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if obj is None or isinstance(obj, (str, int, float, bool)):
-        return obj
-    if isinstance(obj, dict):
-        out = {}
-        for k, v in obj.items():
-            v = _tensors_only(v, dropped)
-            if v is not _DROP:
-                out[str(k)] = v
-        return out
-    if isinstance(obj, (list, tuple)):
-        items = [_tensors_only(v, dropped) for v in obj]
-        if any(v is _DROP for v in items):
-            return _DROP
-        return tuple(items) if isinstance(obj, tuple) else items
-    dropped.add(type(obj).__name__)
-    return _DROP
-
-
-class DumpPredictions(BaseMetric):
-    """Gather the predictions of all ranks; rank 0 saves them as a tensors-only file.
-
-    mmengine's ``DumpResults`` pickles arbitrary objects; this file holds dicts, lists, tensors
-    and plain values only, so it loads with ``torch.load(out_file, weights_only=True)``.
-    """
-
-    def __init__(self, out_file: str) -> None:
-        super().__init__(collect_device='cpu')
-        self.out_file = out_file
-        self.dropped: set = set()
-
-    def process(self, data_batch: Any, data_samples: Sequence[dict]) -> None:
-        self.results.extend(_tensors_only(s, self.dropped) for s in data_samples)
-
-    def compute_metrics(self, results: list) -> dict:
-        if self.dropped:
-            warnings.warn(f'--out: values of type {sorted(self.dropped)} are not tensors or '
-                          'plain data and were left out of the predictions file')
-        with atomic_output(self.out_file) as tmp:
-            torch.save(results, tmp)
-        return {}
 
 
 def merge_args(cfg: Config, args: argparse.Namespace) -> Config:

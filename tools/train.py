@@ -27,7 +27,6 @@ What the tool does beyond mmengine's Runner (each logged; docs/tools.md):
 import argparse
 import os
 import os.path as osp
-import sys
 from typing import List
 
 
@@ -65,12 +64,8 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def import_stack() -> None:
-    """Import mask3d_mm (first: compat patches, registries), from a checkout if need be."""
-    try:
-        import mask3d_mm  # noqa: F401
-    except ImportError:  # running from a checkout that is not installed
-        sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-        import mask3d_mm  # noqa: F401
+    """Import mask3d_mm (first: compat patches, registries)."""
+    import mask3d_mm  # noqa: F401,I001  (first: mask3d_mm/compat.py says why)
 
 
 # top-level keys that configs no longer read: the message says what to set instead

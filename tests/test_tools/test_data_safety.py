@@ -15,7 +15,9 @@ from mmengine.config import Config
 from mmengine.registry import DefaultScope
 
 from helpers.seg_data import nyu_frames, write_class_mapping, write_labeled_mat, write_splits_mat
-from helpers.tools import REPO, load_tool, run, run_tool_main
+from helpers.tools import REPO, run, run_tool_main
+
+from mask3d_mm.utils import ensure_data
 
 GENERATOR = 'dataset_converters/generate_synthetic_scannet'
 TINY = ('--height', '24', '--width', '32')
@@ -217,11 +219,10 @@ def test_generator_killed_leaves_the_old_set_whole(tmp_path):
 def test_demo_data_step_accepts_a_complete_set(tmp_path, capsys):
     """tools/demo.py and compare_pretraining.py generate the set when it is absent, and use a
     complete one as it is."""
-    demo = load_tool('tools/demo.py')
     root = str(tmp_path / 'synthetic')
-    demo.ensure_data(root, 2, 1)
+    ensure_data(REPO, root, 2, 1)
     assert len(_frames(root)) == 1 and osp.isfile(osp.join(root, 'scannetv2_train.txt'))
     stamp = os.stat(osp.join(root, 'scene0000_00', 'color', '000000.jpg')).st_mtime_ns
-    demo.ensure_data(root, 2, 1)
+    ensure_data(REPO, root, 2, 1)
     assert 'found' in capsys.readouterr().out
     assert os.stat(osp.join(root, 'scene0000_00', 'color', '000000.jpg')).st_mtime_ns == stamp

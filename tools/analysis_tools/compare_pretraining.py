@@ -34,10 +34,10 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
+from mask3d_mm.utils import ensure_data, read_scalars
+
 TOOLS = osp.dirname(osp.dirname(osp.abspath(__file__)))
 REPO = osp.dirname(TOOLS)
-sys.path.insert(0, TOOLS)
-from demo import ensure_data, read_scalars  # noqa: E402  (tools/demo.py)
 
 PRETRAIN_CONFIGS = {
     'mae': 'configs/benchmarks/pretrain_comparison/mae_vit-tiny_synthetic-112x112.py',
@@ -289,7 +289,7 @@ def main() -> None:
         LABELS[arm] = f'Mask3D ({name})'
     print(f'==== data: {args.data_root}', flush=True)
     if not args.dry_run:
-        ensure_data(args.data_root, args.num_scenes, args.frames_per_scene)
+        ensure_data(REPO, args.data_root, args.num_scenes, args.frames_per_scene)
     encoders = {'scratch': None}
     for arm in arms:
         if arm != 'scratch':

@@ -15,14 +15,9 @@ The set is written to a hidden folder beside OUT_DIR and renamed to OUT_DIR when
 OUT_DIR is always a complete set (old or new); a killed run leaves a ``.NAME.*.part`` folder.
 """
 import argparse
-import os.path as osp
-import sys
 import time
 
-try:
-    import mask3d_mm  # noqa: F401
-except ImportError:  # running from a source checkout without installing
-    sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+import mask3d_mm  # noqa: F401,I001  (first: mask3d_mm/compat.py says why)
 
 from mmengine.utils import ProgressBar  # noqa: E402
 

@@ -10,14 +10,9 @@ written to a hidden folder in OUT_DIR and moved into place when complete, so a k
 the previous set (and a ``.nyuv2_mat-*`` folder to delete), never a partial one.
 """
 import argparse
-import os.path as osp
-import sys
 import time
 
-try:
-    import mask3d_mm  # noqa: F401  (first: compat patches)
-except ImportError:  # running from a source checkout without installing
-    sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+import mask3d_mm  # noqa: F401,I001  (first: mask3d_mm/compat.py says why)
 
 from mask3d_mm.converters.nyuv2 import convert_nyuv2_set  # noqa: E402
 

@@ -14,14 +14,9 @@ existing ``--out`` file is kept unless ``--force``; the json is written atomical
 """
 import argparse
 import os.path as osp
-import sys
 from collections import Counter
 
-try:
-    import mask3d_mm  # noqa: F401  (first: compat patches)
-except ImportError:  # running from a source checkout without installing
-    sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
-    import mask3d_mm  # noqa: F401
+import mask3d_mm  # noqa: F401,I001  (first: mask3d_mm/compat.py says why)
 
 from mask3d_mm.converters.scannet_to_coco import scannet_to_coco  # noqa: E402
 from mask3d_mm.output_files import atomic_output, check_output  # noqa: E402

@@ -17,15 +17,10 @@ docs/data_preparation.md) is reported too, with the likely cause, unless the con
 to ``--out-path`` and exits with status 1 when there is any. See docs/robustness.md.
 """
 import argparse
-import os.path as osp
 import sys
 from typing import List, Optional, Tuple
 
-try:
-    import mask3d_mm  # noqa: F401  (first: compat patches, registries)
-except ImportError:  # running from a checkout that is not installed
-    sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
-    import mask3d_mm  # noqa: F401
+import mask3d_mm  # noqa: F401,I001  (first: mask3d_mm/compat.py says why)
 
 import torch
 from mmengine.config import Config
@@ -55,7 +50,12 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 class _ReadFrames(torch.utils.data.Dataset):
-    """Item i: ``(file of frame i, None or the error that reading it raises)``."""
+    """Item i: ``(file of frame i, None or the error that reading it raises)``.
+
+    Frame i is read by the dataset itself (``dataset.prepare_data``: its own loop and error
+    notes), with its pipeline cut after the last file-loading transform, ``skip_bad_frames``
+    off (every bad frame is reported, none skipped) and implausible depth an error.
+    """
 
     def __init__(self, dataset) -> None:
         self.dataset = dataset
@@ -65,8 +65,11 @@ class _ReadFrames(torch.utils.data.Dataset):
         if last < 0:
             raise ValueError(f'the pipeline of {type(dataset).__name__} reads no file '
                              f'({", ".join(type(t).__name__ for t in transforms)})')
-        self.transforms = transforms[:last + 1]
-        for t in self.transforms:  # report implausible depth per file instead of warning
+        dataset.pipeline.transforms = transforms[:last + 1]
+        self.loaders = ', '.join(type(t).__name__ for t in transforms[:last + 1])
+        if getattr(dataset, 'skip_bad_frames', False):
+            dataset.skip_bad_frames = False
+        for t in dataset.pipeline.transforms:  # report implausible depth per file, not warn
             if isinstance(t, LoadDepthFromFile) and t.on_implausible == 'warn':
                 t.on_implausible = 'error'
 
@@ -78,11 +81,9 @@ class _ReadFrames(torch.utils.data.Dataset):
         name = str(data.get('img_path', f'frame {i}'))
         files = [str(data[k]) for k in _FILE_KEYS if k in data]
         try:
-            for t in self.transforms:
-                data = t(data)
-                if data is None:
-                    return name, (f'{type(t).__name__} returned None (an unreadable file) '
-                                  f'[files: {", ".join(files)}]')
+            if self.dataset.prepare_data(i) is None:
+                return name, (f'the pipeline ({self.loaders}) returned None (an unreadable '
+                              f'file) [files: {", ".join(files)}]')
         except Exception as e:  # report every problem, whatever raised it
             error = f'{type(e).__name__}: {e}'
             if not any(f in error for f in files):  # e.g. upstream errors without the file

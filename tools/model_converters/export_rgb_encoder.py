@@ -12,14 +12,8 @@ The output loads with ``torch.load(..., weights_only=True)`` and strictly into
 init_cfg=dict(type='Pretrained', checkpoint='mask3d_vit-b.pth'))``.
 """
 import argparse
-import os.path as osp
-import sys
 
-try:
-    import mask3d_mm  # noqa: F401  (first: compat patches)
-except ImportError:
-    sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
-    import mask3d_mm  # noqa: F401
+import mask3d_mm  # noqa: F401,I001  (first: mask3d_mm/compat.py says why)
 
 import torch
 from mmengine.runner.checkpoint import CheckpointLoader

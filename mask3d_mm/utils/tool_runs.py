@@ -1,0 +1,47 @@
+"""Running the repository's tools as child processes and reading their logs: what
+``tools/demo.py`` and ``tools/analysis_tools/compare_pretraining.py`` share."""
+import glob
+import json
+import os
+import os.path as osp
+import subprocess
+import sys
+from typing import List
+
+__all__ = ['run_script', 'ensure_data', 'read_scalars']
+
+GENERATOR = 'tools/dataset_converters/generate_synthetic_scannet.py'
+
+
+def run_script(repo: str, *args: str) -> None:
+    """Run ``python ARGS`` in ``repo`` (a checkout), echoing the command with paths relative to
+    it; a failing command raises ``CalledProcessError``."""
+    print('$ ' + ' '.join(osp.relpath(a, repo) if osp.isabs(a) else a for a in args),
+          flush=True)
+    subprocess.run([sys.executable, *args], cwd=repo, check=True)
+
+
+def ensure_data(repo: str, data_root: str, num_scenes: int, frames_per_scene: int) -> None:
+    """Generate the synthetic ScanNet-format set in ``data_root`` with ``repo``'s generator
+    (``tools/dataset_converters/generate_synthetic_scannet.py``) unless it is there (its
+    ``scannetv2_train.txt`` exists)."""
+    if osp.isfile(osp.join(data_root, 'scannetv2_train.txt')):
+        print(f'{data_root}: found; generate again by deleting the folder', flush=True)
+        return
+    run_script(repo, osp.join(repo, GENERATOR), data_root, '--num-scenes', str(num_scenes),
+               '--frames-per-scene', str(frames_per_scene),
+               '--workers', str(min(2, os.cpu_count() or 1)))
+
+
+def read_scalars(work_dir: str) -> List[dict]:
+    """The records of the newest run's ``vis_data/scalars.json`` in ``work_dir`` (one dict a
+    logged step: training scalars and validation metrics).
+
+    Raises:
+        FileNotFoundError: no run in ``work_dir`` logged scalars.
+    """
+    logs = sorted(glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json')))
+    if not logs:
+        raise FileNotFoundError(f'no scalars.json under {work_dir}')
+    with open(logs[-1]) as f:
+        return [json.loads(line) for line in f if line.strip()]
