@@ -26,7 +26,7 @@ def truncated_mean_std(depth: torch.Tensor, valid: torch.Tensor,
     all valid values minus those over the k smallest and the k largest (float64 sums).
 
     Args:
-        depth (torch.Tensor): (B, ...) values.
+        depth (torch.Tensor): (B, ...) values; the valid ones > 0 (valid depth, metres).
         valid (torch.Tensor): (B, ...) bool, False values are ignored (may hold NaN).
         trunc_ratio (float): Fraction cut at each end, in [0, 0.5).
 
