@@ -252,7 +252,8 @@ def test_torchvision_guard_is_needed_and_compat_installs_it():
     """mmpretrain (and through it mmseg / mmdet models) imports torchvision, whose CUDA-built
     ops cannot load beside a CPU torch. Without the guard ``import mmseg.models`` fails exactly
     when the guard would replace ``torchvision._meta_registrations``; ``import mask3d_mm``
-    (compat) installs the guard, and then the stack imports."""
+    (compat) installs the guard, and then the stack imports. (The ``.pth`` file of
+    tools/install.sh, for processes that never import mask3d_mm: test_upstream_tools.py.)"""
     bare = _run_without_site('import mmseg.models')
     guarded = _run_without_site(
         'import mask3d_mm, mmpretrain.models, mmseg.models, mmdet.models; '
@@ -264,15 +265,3 @@ def test_torchvision_guard_is_needed_and_compat_installs_it():
     else:  # a torchvision whose ops load: the guard leaves the real module alone
         assert bare.returncode == 0, bare.stderr
 
-
-def test_torchvision_guard_pth_covers_upstream_tools():
-    """The ``.pth`` file of tools/install.sh installs the guard at interpreter start-up, so a
-    process that never imports mask3d_mm (mmseg's own tools/train.py) imports the stack."""
-    pth = osp.join(sysconfig.get_paths()['purelib'], 'mask3d_mm_torchvision_guard.pth')
-    if not osp.isfile(pth):
-        pytest.skip('environment not installed by tools/install.sh (no guard .pth file)')
-    run = subprocess.run([sys.executable, '-c', 'import mmseg.models, mmdet.models; '
-                          'import sys; print("mask3d_mm" in sys.modules)'],
-                         capture_output=True, text=True, cwd=osp.dirname(REPO))
-    assert run.returncode == 0, run.stderr
-    assert run.stdout.split() == ['False']  # it worked without importing mask3d_mm
