@@ -1,3 +1,5 @@
+from .broadcast_buffers_hook import BroadcastBuffersHook
 from .depth_reconstruction_vis_hook import DepthReconstructionVisHook
+from .step_seed_hook import StepSeedHook
 
-__all__ = ['DepthReconstructionVisHook']
+__all__ = ['BroadcastBuffersHook', 'DepthReconstructionVisHook', 'StepSeedHook']

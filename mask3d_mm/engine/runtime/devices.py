@@ -82,9 +82,11 @@ def setup_cpu_distributed(cfg: Config) -> Optional[str]:
     if isinstance(wrapper_type, type) and issubclass(wrapper_type,
                                                      torch.nn.parallel.DistributedDataParallel):
         wrapper.setdefault('device_ids', None)
-    from mask3d_mm.engine.hooks.broadcast_buffers_hook import BroadcastBuffersHook  # registers
-    cfg.custom_hooks = list(cfg.get('custom_hooks') or []) + [
-        dict(type=f'mask3d_mm.{BroadcastBuffersHook.__name__}')]
+    hooks = list(cfg.get('custom_hooks') or [])  # once: a dumped config may hold it already
+    if not any(isinstance(h, dict) and str(h.get('type', '')).endswith('BroadcastBuffersHook')
+               for h in hooks):
+        hooks.append(dict(type='mask3d_mm.BroadcastBuffersHook'))
+    cfg.custom_hooks = hooks
     msg = (f'CUDA is not available: distributed run on CPU with the gloo backend '
            f'(env_cfg.dist_cfg.backend=gloo), rank {torch_dist.get_rank()} of '
            f'{torch_dist.get_world_size()}')
