@@ -19,7 +19,9 @@ time runs out), with pass/fail against the targets of issue 15:
    run's ``--matmul-size`` bf16 matmul (Mask3D >= 0.4, MAE's beside it);
 2. the same with ``torch.compile`` of ``model.loss`` (skipped with ``--no-compile``; a failure
    is reported, not fatal);
-3. the DataLoader rate of the ScanNet recipe (``benchmark_data_pipeline.py``) on synthetic
+3. host synchronisations of one train step per model (``torch.cuda.set_sync_debug_mode``;
+   target for Mask3D: none), with where each happened;
+4. the DataLoader rate of the ScanNet recipe (``benchmark_data_pipeline.py``) on synthetic
    480x640 frames with 1296x968 colour, at 1, 2, 4 ... up to the machine's cores, and the
    workers the measured Mask3D step needs.
 
@@ -291,6 +293,35 @@ def summarise(res: Dict[str, dict], matmul: float, flops: Optional[dict] = None)
     return res
 
 
+def host_syncs(args, bench) -> dict:
+    """Host synchronisations of one train step per arm (CUDA only): the step runs under
+    ``torch.cuda.set_sync_debug_mode('warn')``; each warning is a sync (``.item()``, boolean
+    indexing, ``nonzero``, a CPU copy ...), reported with where it happened."""
+    import warnings
+
+    import torch
+    sargs = step_args(args, bench)
+    out = {}
+    for arm in bench.ARMS:
+        model, optim_wrapper = bench.build(arm, sargs)
+        batch = bench.make_batch(arm, sargs)
+        bench.train_step(model, optim_wrapper, *batch)  # first step: lazy initialisations
+        torch.cuda.synchronize()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter('always')
+            torch.cuda.set_sync_debug_mode('warn')
+            try:
+                bench.train_step(model, optim_wrapper, *batch)
+            finally:
+                torch.cuda.set_sync_debug_mode(0)
+        syncs = [f'{w.filename}:{w.lineno}: {str(w.message)[:120]}' for w in caught
+                 if 'synchroniz' in str(w.message).lower()]
+        out[arm] = dict(count=len(syncs), where=syncs[:20])
+        del model, optim_wrapper, batch
+    torch.cuda.empty_cache()
+    return out
+
+
 # ---- 3. the data loader ------------------------------------------------------------------------
 def loader_part(args, gpu_frames_per_s: float) -> dict:
     spec = importlib.util.spec_from_file_location(
@@ -343,6 +374,15 @@ def print_report(out: dict) -> None:
                 value = '' if c['value'] is None else f"{c['value']:10.3f}"
                 line += f"{value:>10}{c['target']:>10}  {verdict}"
             print(line)
+    hs = out.get('host_syncs')
+    if hs and 'error' not in hs:
+        print('[host syncs in one train step] ' + ', '.join(
+            f"{arm}: {r['count']}" for arm, r in hs.items()))
+        for arm, r in hs.items():
+            for where in r['where'][:5]:
+                print(f'  {arm}: {where}')
+    elif hs:
+        print(f"[host syncs] not measured: {hs['error']}")
     dl = out.get('dataloader')
     if dl and 'rows' in dl:
         print(f"[DataLoader] synthetic {dl['frames']} frames, colour 1296x968, depth 640x480, "
@@ -383,6 +423,11 @@ def main(argv=None) -> dict:
     eager = run_steps(args, bench, compiled=False)
     out['eager'] = summarise(eager, out['matmul_flops_per_s'])
     flops = {arm: eager[arm]['train_flops'] for arm in ('mask3d', 'mae')}
+    if args.device == 'cuda':
+        try:
+            out['host_syncs'] = host_syncs(args, bench)
+        except Exception as e:
+            out['host_syncs'] = dict(error=f'{type(e).__name__}: {str(e)[:500]}')
     if args.no_compile:
         out['compiled'] = dict(error='--no-compile')
     elif time.perf_counter() - start > args.budget_s / 2:
