@@ -15,6 +15,11 @@ custom_imports = dict(imports=['mask3d_mm'], allow_failed_imports=False)
 #   --cfg-options model.backbone.init_cfg.checkpoint=checkpoints/mae_vit-base-p16_in1k.pth
 # The log then says how many tensors were loaded (configs/mask3d/README.md).
 
+# The encoders' position grid follows the crop (one variable, ./_base_/datasets/scannet_rgbd.py);
+# at other input sizes the fixed sin-cos is rebuilt exactly for the grid (Mask3DViT).
+crop_size = {{_base_.crop_size}}
+model = dict(backbone=dict(img_size=crop_size), depth_encoder=dict(img_size=crop_size))
+
 # 8 GPUs x 64 = 512 frames per step; MAE's rule lr = 1.5e-4 * batch / 256
 batch_size = 64
 optim_wrapper = dict(

@@ -181,3 +181,25 @@ def test_pretrained_other_arch_raises(tmp_path):
                       init_cfg=dict(type='Pretrained', checkpoint=path))
     with pytest.raises(RuntimeError, match='vit_wide.pth does not fit this encoder'):
         model.init_weights()
+
+
+def test_other_grid_gets_exact_sincos_unless_loaded(tmp_path):
+    """img_size 32x48 (2x3 patches), input 64x80 (4x5): the fixed sin-cos is rebuilt for 4x5,
+    exactly the decoder's; a loaded (ImageNet) or learnable one is resized."""
+    model = tiny_vit()
+    captured = {}
+    hook = model.pre_norm.register_forward_hook(lambda m, i, o: captured.update(x=i[0]))
+    x = torch.randn(1, 3, 64, 80)
+    mask = torch.zeros(1, 20, dtype=torch.bool)  # all visible
+    model(x, mask)
+    tokens, _ = model.patch_embed(x)
+    exact = build_2d_sincos_pos_embed((4, 5), 64, cls_token=True)
+    torch.testing.assert_close(captured['x'][:, 1:], tokens + exact[:, 1:])
+    path = str(tmp_path / 'vit_in1k.pth')
+    _save_classifier_ckpt(path, (32, 48))
+    loaded = Mask3DViT(arch=TINY, img_size=(32, 48),
+                       init_cfg=dict(type='Pretrained', checkpoint=path, prefix='backbone.'))
+    loaded.init_weights()
+    assert model.exact_sincos and not loaded.exact_sincos
+    assert not Mask3DViT(arch=TINY, learnable_pos_embed=True).exact_sincos
+    hook.remove()
