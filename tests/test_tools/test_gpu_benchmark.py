@@ -69,6 +69,8 @@ def test_only_missing_wheels_are_unpacked(tmp_path, monkeypatch):
     import m3d_fake_pkg
     assert m3d_fake_pkg.VALUE == 42
     assert tool.prepare_environment(str(wheels), str(site)) == []  # done once
+    res = tool.main(['--unpack-only', '--wheels', str(wheels), '--site', str(site)])
+    assert res == dict(unpacked=[], missing=[])
     sys.modules.pop('m3d_fake_pkg')
 
 

@@ -84,7 +84,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--frames', default='8x8',
                         help='synthetic SCENESxFRAMES for the DataLoader (default 8x8)')
     parser.add_argument('--wheels', default=DEFAULT_WHEELS,
-                        help='folder of wheels for what this Python lacks')
+                        help='folder of wheels (searched recursively: part1/, part2/) for what '
+                        'this Python lacks')
+    parser.add_argument('--unpack-only', action='store_true',
+                        help='unpack the wheels found, say what is still missing, and stop '
+                        '(for wheels carried in several transfers)')
     parser.add_argument('--site', default=osp.join(WORK, 'site'),
                         help='where missing wheels are unpacked')
     parser.add_argument('--budget-s', type=float, default=420,
@@ -145,11 +149,17 @@ def unpack_wheel(path: str, site: str) -> None:
         shutil.rmtree(data)
 
 
-def prepare_environment(wheel_dir: str, site: str) -> List[str]:
-    """Unpack the wheels of ``wheel_dir`` whose distribution is missing into ``site``, put
+def missing_modules() -> List[str]:
+    return [m for m in ('torch', 'numpy', 'cv2', 'mmengine', 'mmcv', 'mmpretrain', 'torchvision')
+            if importlib.util.find_spec(m) is None]
+
+
+def prepare_environment(wheel_dir: str, site: str, check: bool = True) -> List[str]:
+    """Unpack the wheels under ``wheel_dir`` whose distribution is missing into ``site``, put
     ``site`` and the repository first on ``sys.path`` (and ``PYTHONPATH`` for subprocesses);
-    returns the distributions unpacked. Raises SystemExit naming what is missing."""
-    wheels = sorted(glob.glob(osp.join(wheel_dir, '*.whl')))
+    returns the distributions unpacked. With ``check``, raises SystemExit naming what is
+    missing."""
+    wheels = sorted(glob.glob(osp.join(wheel_dir, '**', '*.whl'), recursive=True))
     done = osp.join(site, '.unpacked.json')
     unpacked = json.load(open(done)) if osp.exists(done) else []
     todo = [w for w in wheels if wheel_distribution(w) not in unpacked
@@ -167,9 +177,8 @@ def prepare_environment(wheel_dir: str, site: str) -> List[str]:
     os.environ['PYTHONPATH'] = os.pathsep.join(
         [p for p in (site, REPO) if osp.isdir(p)] + [os.environ.get('PYTHONPATH', '')])
     importlib.invalidate_caches()
-    missing = [m for m in ('torch', 'numpy', 'cv2', 'mmengine', 'mmcv', 'mmpretrain',
-                           'torchvision') if importlib.util.find_spec(m) is None]
-    if missing:
+    missing = missing_modules()
+    if missing and check:
         raise SystemExit(f'missing Python packages {missing}: run '
                          'tools/analysis_tools/gpu_benchmark_wheels.sh where there is network '
                          f'and copy its wheels to {wheel_dir} (found {len(wheels)} wheels there)')
@@ -401,7 +410,11 @@ def print_report(out: dict) -> None:
 def main(argv=None) -> dict:
     args = parse_args(argv)
     start = time.perf_counter()
-    unpacked = prepare_environment(args.wheels, args.site)
+    unpacked = prepare_environment(args.wheels, args.site, check=not args.unpack_only)
+    if args.unpack_only:
+        print(f'unpacked into {args.site}: {unpacked or "nothing"}; still missing: '
+              f'{missing_modules() or "nothing"}')
+        return dict(unpacked=unpacked, missing=missing_modules())
     if args.device == 'cuda':
         os.environ.setdefault('PYTORCH_CUDA_ALLOC_CONF', 'expandable_segments:True')
     import torch
