@@ -355,7 +355,8 @@ def loader_part(args, gpu_frames_per_s: float) -> dict:
 # ---- report ------------------------------------------------------------------------------------
 def print_report(out: dict) -> None:
     s = out['setup']
-    print(f"\nMask3D vs MAE train step on {s['device_name']}: arch {s['arch']}, batch {s['batch']}, "
+    print(f"\nMask3D vs MAE train step on {s['device_name']}: arch {s['arch']}, "
+          f"batch {s['batch']}, "
           f"{s['img_size']}x{s['img_size']}, amp {s['amp']}, torch {s['torch']}; matmul "
           f"{s['matmul_size']}^2 {out['matmul_flops_per_s'] / 1e12:.1f} TFLOP/s")
     for name in ('eager', 'compiled'):
