@@ -4,18 +4,15 @@ depth input | predicted depth | ground truth | error, one PNG per sample.
     python tools/analysis_tools/visualize_reconstruction.py CONFIG CHECKPOINT \
         [--out-dir DIR] [--num-samples 8] [--cfg-options ...]
 
-Samples come from the config's validation set and pipeline (fixed masks).
+Options are merged and checked as by ``tools/train.py`` (``--cfg-options``, then the environment
+variable ``MASK3D_MM_CFG_OPTIONS``). Samples come from the config's validation set and pipeline
+(fixed masks).
 """
+import mask3d_mm  # noqa: F401,I001  (first: mask3d_mm/compat.py says why)
+
 import argparse
 import os
 import os.path as osp
-import sys
-
-try:
-    import mask3d_mm  # noqa: F401  (first: compat patches)
-except ImportError:
-    sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
-    import mask3d_mm  # noqa: F401
 
 import cv2
 import numpy as np
@@ -26,6 +23,7 @@ from mmengine.registry import DefaultScope
 from mmengine.runner import load_checkpoint
 from mmengine.utils import ProgressBar
 
+from mask3d_mm.engine.runtime import apply_cfg_options
 from mask3d_mm.evaluation import nearest_visible_fill, nearest_visible_patch_fill
 from mask3d_mm.structures import grid_patch_size, patch_to_pixel_mask, valid_depth
 from mask3d_mm.visualization import depth_reconstruction_panel
@@ -49,13 +47,13 @@ def abs_rel(pred: np.ndarray, gt: np.ndarray, sel: np.ndarray) -> float:
 def main() -> None:
     args = parse_args()
     cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    for note in apply_cfg_options(cfg, args.cfg_options):
+        print(note)
     from mmpretrain.registry import DATASETS, MODELS
     with DefaultScope.overwrite_default_scope(cfg.get('default_scope', 'mmpretrain')):
         model = MODELS.build(cfg.model)
         dataset = DATASETS.build(cfg.val_dataloader.dataset)
-    load_checkpoint(model, args.checkpoint, map_location='cpu')
+    load_checkpoint(model, args.checkpoint, map_location='cpu', strict=True)
     model.eval()
     os.makedirs(args.out_dir, exist_ok=True)
     num = min(args.num_samples, len(dataset))
