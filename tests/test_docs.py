@@ -81,6 +81,12 @@ NOT_RUN: Dict[str, str] = {
     r'.*tools/analysis_tools/benchmark_mask3d_vs_mae\.py.*--batch 8 --img-size 224.*':
         'a benchmark (minutes); its --steps 1 smoke run is '
         'tests/test_tools/test_benchmark_mask3d_vs_mae.py',
+    r'bash tools/analysis_tools/gpu_benchmark_wheels\.sh.*':
+        'downloads 112 MB of wheels for a GPU machine; their unpacking is '
+        'tests/test_tools/test_gpu_benchmark.py::test_only_missing_wheels_are_unpacked',
+    r'bash tools/analysis_tools/gpu_benchmark\.sh.*':
+        'needs a CUDA GPU; the same script on CPU is the smoke run beside it and '
+        'tests/test_tools/test_gpu_benchmark.py',
     r'.*mm(seg|det).*\.mim/tools/dataset_converters/cityscapes\.py.*':
         "the upstream Cityscapes converter: needs the Cityscapes download and cityscapesscripts "
         '(not a dependency); the converted layout is tested in tests/test_seg/',
@@ -92,6 +98,7 @@ BLOCK_OUTPUTS = {
     'export_rgb_encoder.py': 'mask3d_vit-b*.pth',
     'generate_synthetic_scannet.py data/synthetic_scannet ': 'synthetic_scannet',
     'nyuv2_mat.py': 'nyuv2',
+    'scannet_to_coco.py': 'annotations',
 }
 
 
@@ -196,7 +203,14 @@ def stand_ins(tmp_path_factory) -> str:
                                      width=160, color_size=(240, 320), seed=0)
     write_scene_splits(synthetic, scenes)  # as the generator's command line does
     os.makedirs(data / 'scannet')
-    shutil.copytree(synthetic, data / 'scannet' / 'scannet_frames_25k')
+    frames_25k = data / 'scannet' / 'scannet_frames_25k'
+    shutil.copytree(synthetic, frames_25k)
+    for split in ('train', 'val'):  # COCO instances of the detection configs
+        tool = osp.join(REPO, 'tools/dataset_converters/scannet_to_coco.py')
+        out = str(frames_25k / 'annotations' / f'instances_{split}.json')
+        subprocess.run([sys.executable, tool, str(frames_25k), '--scene-list',
+                        f'scannetv2_{split}.txt', '--min-area', '50', '--out', out],
+                       check=True, capture_output=True)
     os.makedirs(data / 'scannet' / 'scans' / 'scene0000_00')
     rgb = np.full((48, 64, 3), 120, np.uint8)
     write_sens(str(data / 'scannet' / 'scans' / 'scene0000_00' / 'scene0000_00.sens'),

@@ -93,8 +93,11 @@ def warp_to_camera(src: np.ndarray, hom: np.ndarray, dst_wh: Tuple[int, int],
             replicates the edge.
 
     Returns:
-        np.ndarray: the warped (H, W[, C]) array, dtype of ``src``.
+        np.ndarray: the warped (H, W[, C]) array, dtype of ``src`` (``src`` itself when the
+        map is the identity between grids of the same size: one camera, nothing to resample).
     """
+    if src.shape[1::-1] == tuple(dst_wh) and np.allclose(hom, np.eye(3), atol=1e-6):
+        return src
     flags = interpolation | cv2.WARP_INVERSE_MAP
     is_bool = src.dtype == np.bool_
     arr = src.view(np.uint8) if is_bool else src
