@@ -110,10 +110,19 @@ def main() -> None:
     last = [r for r in records if 'depth/masked/abs_rel' in r][-1]
     print(f'\n==== result ({(time.time() - start) / 60:.1f} min) ====')
     print('depth of the masked patches (validation scenes)   AbsRel   RMSE m   delta<1.25')
-    for key, label in (('masked', 'Mask3D'), ('patch_baseline', 'nearest visible patch'),
+    for key, label in (('masked', 'Mask3D (visible-depth statistics)'),
+                       ('patch_baseline', 'nearest visible patch'),
                        ('pixel_baseline', 'nearest visible pixel')):
         print(f"  {label:<48}{last[f'depth/{key}/abs_rel']:>7.4f}{last[f'depth/{key}/rmse']:>9.3f}"
               f"{last[f'depth/{key}/delta1']:>12.3f}")
+    if 'depth/masked/aligned_abs_rel' in last:  # scale and shift fitted on the visible depth
+        print(f"  {'Mask3D, scale-and-shift aligned':<48}"
+              f"{last['depth/masked/aligned_abs_rel']:>7.4f}"
+              f"{last['depth/masked/aligned_rmse']:>9.3f}"
+              f"{last['depth/masked/aligned_delta1']:>12.3f}")
+    if 'depth/masked/target_l1' in last:
+        print(f"  Mask3D error in the target space (L1, what the loss sees): "
+              f"{last['depth/masked/target_l1']:.4f}")
     for base in ('patch_baseline', 'pixel_baseline'):
         ratio = last[f'depth/masked/abs_rel_vs_{base}']
         verdict = 'beats' if ratio < 1 else 'does NOT beat'

@@ -7,6 +7,9 @@ import torch
 
 from mask3d_mm.evaluation import (DepthReconstructionMetric, nearest_visible_fill,
                                   nearest_visible_patch_fill)
+from mask3d_mm.evaluation.depth_reconstruction_metric import scale_shift_fit
+from mask3d_mm.models import DenseDepthHead
+from mask3d_mm.structures import patch_to_pixel_mask
 
 
 def _sample(pred, gt, mask):
@@ -56,3 +59,71 @@ def test_baselines():
     pixel = nearest_visible_fill(d, visible)
     assert pixel[0, 1] == 1 and pixel[3, 2] == 16
     assert (nearest_visible_fill(np.zeros((4, 4), np.float32), visible) == 0).all()
+
+
+def _room(H=32, W=48, seed=0):
+    """Near floor in the bottom rows, far wall above: visible and full statistics differ."""
+    g = np.random.default_rng(seed)
+    depth = np.linspace(4.0, 1.0, H, dtype=np.float32)[:, None].repeat(W, 1)
+    depth += g.uniform(0, 0.3, (H, W)).astype(np.float32)
+    depth[3, 5] = 0  # a hole
+    mask = np.ones((2, 3), bool)
+    mask[0, :] = False  # only the far top row of patches is visible
+    return depth, mask
+
+
+def _score(*samples):
+    metric = DepthReconstructionMetric()
+    metric.process({}, list(samples))
+    return metric.compute_metrics(metric.results)
+
+
+def _stats(v):
+    v = np.sort(v)
+    k = int(v.size * 0.1)
+    v = v[k:v.size - k]
+    return v.mean(), max(v.std(), 0.05)
+
+
+def test_perfect_target_prediction():
+    """(a) and (c) are 0; (b) is the error of de-normalising with the visible statistics."""
+    depth, mask = _room()
+    head = DenseDepthHead(norm_target='standardize')
+    d = torch.from_numpy(depth)[None, None]
+    gt_t = head.dense_target(d)
+    masked = patch_to_pixel_mask(mask, 16)
+    seen = d * torch.from_numpy(~masked)
+    pred = head.predict(head.patchify(gt_t), (2, 3), ref_depth=seen)
+    out = _score(dict(_sample(pred[0, 0].numpy(), depth, mask), pred_target=gt_t[0],
+                      gt_target=gt_t[0]))
+    assert out['masked/target_l1'] == 0 and out['visible/target_rmse'] == 0
+    assert out['masked/aligned_abs_rel'] < 1e-5 and out['masked/aligned_delta1'] == 1
+    # (b), by hand: full-frame vs visible truncated statistics (10 % cut at each end)
+    valid = depth > 0
+    (mf, sf), (mv, sv) = _stats(depth[valid]), _stats(depth[valid & ~masked])
+    sel = valid & masked
+    expected = np.clip((depth[sel] - mf) / sf * sv + mv, 0, 10)
+    expected = np.mean(np.abs(expected - depth[sel]) / depth[sel])
+    assert out['masked/abs_rel'] == pytest.approx(expected, rel=1e-3)
+    assert out['masked/abs_rel'] > 0.1
+
+
+def test_affine_distorted_prediction_aligns_to_zero():
+    depth, mask = _room()
+    out = _score(_sample(1.3 * depth + 0.4, depth, mask))
+    assert out['masked/abs_rel'] > 0.2
+    assert out['masked/aligned_abs_rel'] < 1e-6 and out['visible/aligned_rmse'] < 1e-5
+    assert out['masked/aligned_abs_rel_vs_pixel_baseline'] < 1e-5
+    assert 'masked/target_l1' not in out  # no target-space fields given
+    s, t = scale_shift_fit(np.array([1., 2, 3]), np.array([5., 7, 9]))
+    assert (s, t) == pytest.approx((2, 3))
+    assert scale_shift_fit(np.ones(3), np.array([1., 2, 3])) == (0, 2)
+
+
+def test_target_fields_both_or_neither_and_unalignable_frames():
+    depth, mask = _room()
+    with pytest.raises(KeyError, match='gt_target'):
+        _score(dict(_sample(depth, depth, mask), pred_target=torch.zeros(1, 32, 48)))
+    hidden = np.ones((2, 3), bool)  # nothing visible: no fit possible
+    out = _score(_sample(depth, depth, hidden), _sample(2 * depth, depth, mask))
+    assert out['masked/abs_rel'] > 0 and out['masked/aligned_abs_rel'] < 1e-6

@@ -141,7 +141,7 @@ def test_truncated_stats_match_the_per_sample_loop(ratio):
     depth[3, 0, 0, :3] = torch.tensor([2., 1., 2.])
     depth[4] = 2.5  # all equal
     depth[5, 0, :16] = 1.  # many ties at the lower cut
-    head = DenseDepthHead(norm_target='standardize', trunc_ratio=ratio)
+    head = DenseDepthHead(norm_target='standardize', trunc_ratio=ratio, std_floor=0.)
     valid = head.valid_depth(depth)
     mean, std = head.truncated_stats(depth, valid)
     ref_mean, ref_std = _loop_truncated_stats(depth, valid, ratio)
@@ -197,3 +197,36 @@ def test_normal_loss():
     assert torch.isfinite(pred.grad).all()
     with pytest.raises(KeyError, match='depth_intrinsics'):
         head.loss(pred, depth, torch.zeros(2, 6, dtype=torch.bool), [DataSample()] * 2)
+
+
+def test_std_floor_changes_only_flat_frames():
+    """A room-like frame (std ~1 m) keeps its target; a wall seen head-on at 2 m with 1 cm
+    noise is divided by the 5 cm floor, not by its noise."""
+    g = torch.Generator().manual_seed(0)
+    depth = torch.empty(2, 1, 32, 48)
+    depth[0] = 1 + 3 * torch.rand(1, 32, 48, generator=g)
+    depth[1] = 2 + 0.01 * torch.randn(1, 32, 48, generator=g)
+    raw = DenseDepthHead(norm_target='standardize', std_floor=0.)
+    floored = DenseDepthHead(norm_target='standardize', std_floor=0.05)
+    t_raw, t_floor = raw.dense_target(depth), floored.dense_target(depth)
+    assert torch.equal(t_raw[0], t_floor[0])
+    assert t_raw[1].abs().mean() > 0.5  # noise became unit-scale targets
+    assert t_floor[1].abs().mean() < 0.2
+    mean, std = raw.truncated_stats(depth, raw.valid_depth(depth))
+    torch.testing.assert_close(t_floor[1], (depth[1] - mean[1]) / (0.05 + 1e-6))
+    # prediction undoes the floored target (visible depth = the whole frame here)
+    out = floored.predict(floored.patchify(t_floor), (2, 3), ref_depth=depth)
+    torch.testing.assert_close(out, depth, rtol=1e-5, atol=1e-5)
+    with pytest.raises(ValueError, match='std_floor'):
+        DenseDepthHead(std_floor=-0.01)
+
+
+def test_dense_and_predicted_target_match_the_loss_layout():
+    depth, _ = batch()
+    head = DenseDepthHead(norm_target='standardize')
+    target, _ = head.construct_target(depth)
+    dense = head.dense_target(depth)
+    assert dense.shape == depth.shape
+    torch.testing.assert_close(head.patchify(dense), target)
+    assert (dense[~head.valid_depth(depth)] == 0).all()
+    torch.testing.assert_close(head.predict_target(target, (2, 3)), dense)

@@ -136,8 +136,20 @@ def test_predict_and_extract_feat(build_model, make_batch):
         feats = model(inputs, mode='tensor')
         assert feats[0].shape == (2, 1 + 6, 64)
     std = build_model(head=dict(type='mask3d_mm.DenseDepthHead', norm_target='standardize'))
+    std.eval()
     with torch.no_grad():
         assert torch.isfinite(std.predict_depth(inputs, samples)).all()
+        out = std(inputs, samples, mode='predict')
+    # the target-space prediction and the full-frame loss target travel with the samples
+    for i, ds in enumerate(out):
+        assert ds.pred_target.shape == ds.gt_target.shape == (1, 32, 48)
+        torch.testing.assert_close(ds.gt_target, std.head.dense_target(inputs[1][i:i + 1])[0])
+    # ... exactly what the loss compares (eval mode: no dropout)
+    target, valid = std.head.construct_target(inputs[1])
+    pred = std.head.patchify(torch.stack([ds.pred_target for ds in out]))
+    with torch.no_grad():
+        loss = std.loss(inputs, samples)['loss']
+    torch.testing.assert_close(std.head.loss_module(pred, target, valid), loss)
 
 
 def test_few_steps_lower_the_loss(build_model, make_batch):

@@ -150,9 +150,11 @@ class Mask3D(BaseSelfSupervisor):
         pred = self._decode(rgb, depth, rgb_mask, depth_mask, grid)
         return self.head.loss(pred, depth, depth_mask, data_samples)
 
-    def predict_depth(self, inputs: List[torch.Tensor],
-                      data_samples: Optional[List[DataSample]] = None) -> torch.Tensor:
-        """Dense depth in metres (B, 1, H, W) from the masked inputs.
+    def _predict(self, inputs: List[torch.Tensor],
+                 data_samples: Optional[List[DataSample]]
+                 ) -> Tuple[torch.Tensor, torch.Tensor, Tuple[int, int]]:
+        """Decoder output of the masked inputs, the depth the model saw (masked patches 0)
+        and the patch grid (h, w).
 
         Masks are read from the data samples; a sample without ``rgb_mask`` / ``depth_mask``
         (or ``data_samples=None``) sees all patches of that modality.
@@ -171,17 +173,39 @@ class Mask3D(BaseSelfSupervisor):
         # the depth the model saw: masked patches zeroed (for 'standardize' statistics)
         masked = patch_to_pixel_mask(depth_mask.reshape(B, 1, *grid), self.patch_size)
         masked = masked.to(depth.device, non_blocking=True)
-        return self.head.predict(pred, grid, ref_depth=depth * ~masked)
+        return pred, depth * ~masked, grid
+
+    def predict_depth(self, inputs: List[torch.Tensor],
+                      data_samples: Optional[List[DataSample]] = None) -> torch.Tensor:
+        """Dense depth in metres (B, 1, H, W) from the masked inputs ('standardize': brought
+        back with the statistics of the visible depth, all inference knows).
+
+        Masks are read from the data samples; a sample without ``rgb_mask`` / ``depth_mask``
+        (or ``data_samples=None``) sees all patches of that modality.
+        """
+        pred, seen, grid = self._predict(inputs, data_samples)
+        return self.head.predict(pred, grid, ref_depth=seen)
 
     def predict(self, inputs: List[torch.Tensor],
                 data_samples: Optional[List[DataSample]] = None,
                 **kwargs) -> List[DataSample]:
-        """Validation step: each data sample gets ``pred_depth`` (1, H, W), metres."""
-        pred = self.predict_depth(inputs, data_samples)
+        """Validation step. Each data sample gets, all (1, H, W) float32:
+
+        - ``pred_depth``: metres, as :meth:`predict_depth` (visible-depth statistics);
+        - ``pred_target``: the prediction in the head's target space;
+        - ``gt_target``: the loss target of the full input depth (full-frame statistics),
+          0 at invalid pixels, so that a metric can score the prediction as the loss does.
+        """
+        pred, seen, grid = self._predict(inputs, data_samples)
+        depth = self.head.predict(pred, grid, ref_depth=seen)
+        pred_target = self.head.predict_target(pred, grid)
+        gt_target = self.head.dense_target(inputs[1])
         if data_samples is None:
-            data_samples = [DataSample() for _ in range(pred.shape[0])]
-        for ds, d in zip(data_samples, pred):
+            data_samples = [DataSample() for _ in range(depth.shape[0])]
+        for ds, d, t, g in zip(data_samples, depth, pred_target, gt_target):
             ds.set_field(d, 'pred_depth')
+            ds.set_field(t, 'pred_target')
+            ds.set_field(g, 'gt_target')
         return data_samples
 
     def forward(self,

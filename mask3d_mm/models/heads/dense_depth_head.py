@@ -75,8 +75,15 @@ class DenseDepthHead(BaseModule):
 
     - ``'metric'``: d / max_depth.
     - ``'log'``: ln(d), d in metres.
-    - ``'standardize'``: per image (d - mean) / (std + 1e-6), mean and std over the valid
-      pixels between the ``trunc_ratio`` and ``1 - trunc_ratio`` quantiles (MultiMAE).
+    - ``'standardize'``: per image (d - mean) / (max(std, std_floor) + 1e-6), mean and std
+      over the valid pixels between the ``trunc_ratio`` and ``1 - trunc_ratio`` quantiles
+      (MultiMAE). The floor keeps sensor noise on a near-flat frame (a wall seen head-on:
+      std ~1 cm) from being blown up to unit-scale targets; views of a room are not
+      affected (std >= 0.08 m on every synthetic training crop, docs/results.md).
+
+    Prediction (:meth:`predict`) brings the target back to metres with the statistics of the
+    visible depth (all inference knows); the training target of the full frame, for the
+    target-space metric, is :meth:`dense_target`.
 
     Optional auxiliary target: unit surface normals computed from the depth and the
     ``depth_intrinsics`` (3x3) of each data sample; the decoder then predicts 4 values per
@@ -89,6 +96,9 @@ class DenseDepthHead(BaseModule):
         norm_target (str): 'metric', 'log' or 'standardize'. Defaults to 'metric'.
         loss_on (str): 'all' patches or only the depth-'masked' ones. Defaults to 'all'.
         trunc_ratio (float): Fraction cut at each end for 'standardize'. Defaults to 0.1.
+        std_floor (float): Smallest std, metres, 'standardize' divides by (0: none). Defaults
+            to 0.05: a few times the Kinect noise at 2-3 m (0.6-1.4 cm), far below the std of a
+            room view (docs/results.md measures both).
         loss (dict): Depth loss config. Defaults to ``ValidDepthLoss`` L1.
         normal_loss (dict, optional): Normal loss config; None disables normals.
             Defaults to None.
@@ -101,6 +111,7 @@ class DenseDepthHead(BaseModule):
                  norm_target: str = 'metric',
                  loss_on: str = 'all',
                  trunc_ratio: float = 0.1,
+                 std_floor: float = 0.05,
                  loss: dict = dict(type='mask3d_mm.ValidDepthLoss', criterion='L1'),
                  normal_loss: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
@@ -111,6 +122,8 @@ class DenseDepthHead(BaseModule):
             raise ValueError(f"loss_on must be 'all' or 'masked', got {loss_on!r}")
         if not 0 <= trunc_ratio < 0.5:
             raise ValueError(f'trunc_ratio must be in [0, 0.5), got {trunc_ratio}')
+        if not std_floor >= 0:
+            raise ValueError(f'std_floor must be >= 0 (metres), got {std_floor}')
         if not max_depth > 0:
             raise ValueError(f'max_depth must be > 0, got {max_depth}')
         self.patch_size = patch_size
@@ -118,6 +131,7 @@ class DenseDepthHead(BaseModule):
         self.norm_target = norm_target
         self.loss_on = loss_on
         self.trunc_ratio = trunc_ratio
+        self.std_floor = float(std_floor)
         self.loss_module = loss if isinstance(loss, torch.nn.Module) else MODELS.build(loss)
         self.with_normals = normal_loss is not None
         if self.with_normals:
@@ -155,11 +169,13 @@ class DenseDepthHead(BaseModule):
 
     def truncated_stats(self, depth: torch.Tensor,
                         valid: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
-        """Per-image mean and std (B,) of the valid depth between the truncation quantiles.
+        """Per-image mean and std (B,) of the valid depth between the truncation quantiles,
+        the std raised to ``std_floor``: the statistics 'standardize' uses.
 
         Images with no valid pixel get mean 0, std 1 (see :func:`truncated_mean_std`).
         """
-        return truncated_mean_std(depth, valid, self.trunc_ratio)
+        mean, std = truncated_mean_std(depth, valid, self.trunc_ratio)
+        return mean, std.clamp(min=self.std_floor)
 
     def normalize(self, depth: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
         """Metric depth (B, ...) -> normalised target, 0 at invalid pixels."""
@@ -179,6 +195,22 @@ class DenseDepthHead(BaseModule):
         depth = self.patchify(depth.float())
         valid = self.valid_depth(depth)
         return self.normalize(depth, valid), valid
+
+    def dense_target(self, depth: torch.Tensor) -> torch.Tensor:
+        """(B, 1, H, W) metres -> the loss target (B, 1, H, W) of the full frame, 0 = invalid.
+
+        What :meth:`loss` compares the prediction to ('standardize': full-frame statistics).
+        """
+        valid = self.valid_depth(depth.float())
+        return self.normalize(depth.float(), valid)
+
+    def predict_target(self, pred: torch.Tensor,
+                       patch_resolution: Sequence[int]) -> torch.Tensor:
+        """Decoder output (B, h * w, p * p * out_channels) -> depth channel in the target space
+        (B, 1, H, W) float32, as the loss sees it."""
+        p2 = self.patch_size**2
+        pred = pred.float().reshape(*pred.shape[:2], p2, -1)[..., 0]
+        return self.unpatchify(pred, patch_resolution)
 
     def _intrinsics(self, data_samples: Optional[List], batch_size: int) -> torch.Tensor:
         if not data_samples or len(data_samples) != batch_size:
@@ -248,11 +280,11 @@ class DenseDepthHead(BaseModule):
             patch_resolution (Sequence[int]): Grid (h, w).
             ref_depth (torch.Tensor, optional): (B, 1, H, W) depth the model was given
                 (visible patches only); for 'standardize' its truncated mean / std undo the
-                normalisation (images without valid depth get mean 0, std 1).
+                normalisation (images without valid depth get mean 0, std 1). These are not
+                the full-frame statistics of the target, so even a perfect target-space
+                prediction is off in metres by their difference.
         """
-        p2 = self.patch_size**2
-        pred = pred.float().reshape(*pred.shape[:2], p2, -1)[..., 0]
-        d = self.unpatchify(pred, patch_resolution)
+        d = self.predict_target(pred, patch_resolution)
         if self.norm_target == 'metric':
             d = d * self.max_depth
         elif self.norm_target == 'log':
