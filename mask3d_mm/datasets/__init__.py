@@ -1,5 +1,6 @@
 from .transforms import *  # noqa: F401,F403
 from .scannet_rgbd import ScanNetRGBDDataset  # noqa: F401
+from .scannet_depth import ScanNetDepthDataset  # noqa: F401
 
 try:  # mmdet is optional: the detection dataset only exists where mmdet imports
     import mmdet  # noqa: F401

@@ -1,0 +1,3 @@
+# The same depth fine-tuning from random weights (no pre-training).
+_base_ = ['./upernet-depth_vit-b_mask3d_scannet-240x320.py']
+model = dict(backbone=dict(init_cfg=None))

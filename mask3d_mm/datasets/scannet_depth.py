@@ -1,0 +1,48 @@
+"""ScanNet frames for monocular depth estimation with mmseg's ``DepthEstimator``."""
+from typing import List
+
+from mask3d_mm.registry import DATASETS
+from .scannet_rgbd import ScanNetRGBDDataset
+
+
+@DATASETS.register_module()
+class ScanNetDepthDataset(ScanNetRGBDDataset):
+    """ScanNet frames (``sceneXXXX_XX/color/*.jpg`` + ``depth/*.png``) as depth-estimation
+    samples: the colour image is the input, the depth map the target.
+
+    mmseg's ``NYUDataset`` pairs ``images/X.jpg`` with ``annotations/X.png``; ScanNet keeps
+    colour and depth in sibling folders of each scene and splits by scene lists, which is
+    :class:`ScanNetRGBDDataset`'s scanning (scene list / ``scenes``, numeric frame order,
+    ``frame_skip``, camera intrinsics). This subclass only adds to each data info what mmseg's
+    depth pipeline reads: ``depth_map_path`` (the frame's depth file, for
+    ``LoadDepthAnnotation``) and an empty ``seg_fields``.
+
+    A pipeline (see ``configs/benchmarks/depth/``): ``LoadImageFromFile``,
+    ``mask3d_mm.LoadDepthFromFile`` (checks the depth encoding of the file),
+    ``mask3d_mm.AlignImageTo`` (colour onto the 640x480 depth grid, through the intrinsics;
+    sets ``ori_shape`` to it, so predictions are evaluated at the depth resolution), then
+    ``LoadDepthAnnotation`` (``depth_rescale_factor=1e-3``: uint16 millimetres -> metres) and
+    mmseg's transforms.
+
+    Args:
+        **kwargs: the arguments of :class:`ScanNetRGBDDataset` (``data_root``, ``ann_file``,
+            ``scenes``, ``frame_skip``, ``pipeline``, ``test_mode``, ...); ``required`` must
+            include 'color' and 'depth'.
+    """
+
+    METAINFO: dict = dict(dataset_name='ScanNet depth estimation')
+
+    def __init__(self, **kwargs) -> None:
+        required = kwargs.get('required', ('color', 'depth'))
+        if not {'color', 'depth'} <= set(required):
+            raise ValueError(f"{type(self).__name__} needs required to include 'color' and "
+                             f"'depth', got {tuple(required)}")
+        super().__init__(**kwargs)
+
+    def load_data_list(self) -> List[dict]:
+        """The data infos of :class:`ScanNetRGBDDataset` plus ``depth_map_path`` and
+        ``seg_fields``."""
+        data_list = super().load_data_list()
+        for info in data_list:
+            info.update(depth_map_path=info['depth_path'], seg_fields=[])
+        return data_list
