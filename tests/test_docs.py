@@ -64,6 +64,8 @@ FAMILIES: List[Tuple[str, str]] = [
     (r'.*configs/benchmarks/mmseg/upernet_vit-tiny\S+\.py.*', 'seg_tiny'),
     (r'.*configs/benchmarks/mmseg/\S+\.py.*', 'seg'),
     (r'.*configs/benchmarks/mmdet/\S+\.py.*', 'det'),
+    (r'.*configs/benchmarks/depth/\S*vit-tiny\S*\.py.*', 'seg_tiny'),
+    (r'.*configs/benchmarks/depth/\S+\.py.*', 'seg'),
     (r'.*tools/demo\.py.*', 'demo'),
     (r'.*tools/analysis_tools/compare_pretraining\.py.*--dry-run.*', 'none'),
     (r'(python|bash) tools/(dataset_converters|model_converters|misc|analysis_tools)/\S+.*',
