@@ -13,6 +13,7 @@ from mmengine.registry import DefaultScope
 from mmpretrain.models.utils import resize_pos_embed
 
 from helpers.tools import REPO, run
+from mask3d_mm.compat import load_local_checkpoint
 
 CONFIG = osp.join(REPO, 'configs/mask3d/vit-tiny_synthetic.py')
 MAE_CONFIG = osp.join(REPO, 'configs/benchmarks/pretrain_comparison/mae_vit-tiny_synthetic-112x112.py')
@@ -46,7 +47,7 @@ def train_once(data_root: str, work_dir: str, *args: str):
 
 def assert_backbone_from(checkpoint: str, work_dir: str, log: str) -> None:
     src = torch.load(checkpoint, weights_only=True)['state_dict']
-    got = torch.load(osp.join(work_dir, 'epoch_1.pth'), weights_only=False)['state_dict']
+    got = load_local_checkpoint(osp.join(work_dir, 'epoch_1.pth'))['state_dict']
     keys = [k for k in got if k.startswith('backbone.')]
     assert len(keys) == 54
     for k in keys:
