@@ -58,3 +58,48 @@ def write_class_mapping(path: str, map_class: np.ndarray) -> None:
     names = np.empty((1, 40), dtype=object)
     names[0, :] = list(NYU40_CLASSES)
     savemat(path, dict(mapClass=map_class[None, :], className=names))
+
+
+TINY_ARCH = dict(embed_dims=128, num_layers=4, num_heads=4, feedforward_channels=512)
+TINY_CROP = (96, 128)  # the 6x8 grid of the tiny Mask3D export
+
+
+def shrink_seg_cfg(cfg, data_root: str, checkpoint, work_dir: str, crop=TINY_CROP,
+                   resize: bool = True):
+    """An mmseg UperNet config (segmentation or depth) at toy size: the tiny ViT at
+    ``TINY_CROP``, 2 iterations, CPU, no workers. ``crop``: the training crop size; ``resize``:
+    set the pipelines' (Random)Resize scales to ``TINY_CROP`` as well."""
+    m = cfg.model
+    m.backbone.update(arch=TINY_ARCH, img_size=TINY_CROP, out_indices=(0, 1, 2, 3),
+                      drop_path_rate=0.0)
+    if m.backbone.init_cfg is not None:
+        m.backbone.init_cfg.checkpoint = checkpoint
+    m.neck.update(in_channels=[128] * 4, out_channels=128)
+    m.decode_head.update(in_channels=[128] * 4, channels=32)
+    m.auxiliary_head.update(in_channels=128, channels=16)
+    m.data_preprocessor.size = TINY_CROP
+    if m.get('test_cfg', {}).get('mode') == 'slide':
+        m.test_cfg.update(crop_size=TINY_CROP, stride=(48, 64))
+    scannet = 'ScanNet' in cfg.train_dataloader.dataset.type
+    for name in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        loader = cfg[name]
+        loader.update(batch_size=2 if name == 'train_dataloader' else 1, num_workers=0,
+                      persistent_workers=False)
+        loader.dataset.data_root = data_root
+        if scannet:  # the synthetic fixture has no scene lists
+            train = name == 'train_dataloader'
+            loader.dataset.update(ann_file='', scenes=['scene0000_00' if train else 'scene0001_00'],
+                                  frame_skip=1 if train else 2)
+        for t in loader.dataset.pipeline:
+            if resize and t.type in ('Resize', 'RandomResize'):
+                t.scale = TINY_CROP[::-1]
+            if 'crop_size' in t:
+                t.crop_size = crop
+    cfg.optim_wrapper.type = 'OptimWrapper'  # AMP needs a GPU
+    cfg.optim_wrapper.pop('loss_scale', None)
+    cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=2, val_interval=2)
+    cfg.default_hooks.logger = dict(type='LoggerHook', interval=1)
+    cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=100, save_last=False)
+    cfg.work_dir = work_dir
+    cfg.randomness = dict(seed=0)
+    return cfg

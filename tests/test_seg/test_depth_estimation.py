@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 import pytest
 import torch
-from helpers.seg_data import REPO
+from helpers.seg_data import REPO, shrink_seg_cfg
 from helpers.tools import run
 from mmengine.config import Config
 from mmengine.logging import MMLogger
@@ -25,7 +25,6 @@ CFG_DIR = osp.join(REPO, 'configs/benchmarks/depth')
 CONFIGS = sorted(glob.glob(osp.join(CFG_DIR, '*.py')))
 TINY_CFG = osp.join(CFG_DIR, 'upernet-depth_vit-tiny_synthetic-scannet.py')
 NYU_CFG = osp.join(CFG_DIR, 'upernet-depth_vit-b_mask3d_nyuv2-416x544.py')
-TINY_ARCH = dict(embed_dims=128, num_layers=4, num_heads=4, feedforward_channels=512)
 CROP = (96, 128)  # the 6x8 grid of the tiny Mask3D export
 
 
@@ -216,40 +215,6 @@ def test_config_set():
     assert 'upernet-depth_vit-tiny_synthetic-scannet.py' in names
 
 
-def shrink(cfg: Config, data_root: str, checkpoint, work_dir: str) -> Config:
-    """The config at toy size: tiny ViT, 2 iterations, CPU, no workers."""
-    m = cfg.model
-    m.backbone.update(arch=TINY_ARCH, img_size=CROP, out_indices=(0, 1, 2, 3),
-                      drop_path_rate=0.0)
-    if m.backbone.init_cfg is not None:
-        m.backbone.init_cfg.checkpoint = checkpoint
-    m.neck.update(in_channels=[128] * 4, out_channels=128)
-    m.decode_head.update(in_channels=[128] * 4, channels=32)
-    m.auxiliary_head.update(in_channels=128, channels=16)
-    m.data_preprocessor.size = CROP
-    scannet = 'ScanNet' in cfg.train_dataloader.dataset.type
-    for name in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        loader = cfg[name]
-        loader.update(batch_size=2 if name == 'train_dataloader' else 1, num_workers=0,
-                      persistent_workers=False)
-        loader.dataset.data_root = data_root
-        if scannet:  # the synthetic fixture has no scene lists
-            train = name == 'train_dataloader'
-            loader.dataset.update(ann_file='', scenes=['scene0000_00' if train else 'scene0001_00'],
-                                  frame_skip=1 if train else 2)
-        for t in loader.dataset.pipeline:
-            if 'crop_size' in t:
-                t.crop_size = (64, 96)  # smaller than the padded input: padding is tested
-    cfg.optim_wrapper.type = 'OptimWrapper'
-    cfg.optim_wrapper.pop('loss_scale', None)
-    cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=2, val_interval=2)
-    cfg.default_hooks.logger = dict(type='LoggerHook', interval=1)
-    cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=100, save_last=False)
-    cfg.work_dir = work_dir
-    cfg.randomness = dict(seed=0)
-    return cfg
-
-
 @pytest.mark.parametrize('path', CONFIGS, ids=osp.basename)
 def test_config_trains_and_validates(path, request, tmp_path, mask3d_export, in1k_checkpoint):
     cfg = Config.fromfile(path)
@@ -261,7 +226,8 @@ def test_config_trains_and_validates(path, request, tmp_path, mask3d_export, in1
     root = request.getfixturevalue('tiny_nyuv2' if nyu else 'synthetic_scannet')
     init = cfg.model.backbone.init_cfg
     ckpt = None if init is None else in1k_checkpoint if 'prefix' in init else mask3d_export
-    runner = Runner.from_cfg(shrink(cfg, root, ckpt, str(tmp_path)))
+    runner = Runner.from_cfg(shrink_seg_cfg(cfg, root, ckpt, str(tmp_path), crop=(64, 96),
+                                                resize=False))  # smaller than the padded input
     runner.train()
     losses = np.array(runner.message_hub.get_scalar('train/loss').data[0])
     assert len(losses) == 2 and np.isfinite(losses).all()

@@ -10,7 +10,7 @@ import re
 import numpy as np
 import pytest
 import torch
-from helpers.seg_data import REPO
+from helpers.seg_data import REPO, shrink_seg_cfg as shrink
 from mmengine.config import Config
 from mmengine.logging import MMLogger
 from mmengine.registry import DefaultScope
@@ -52,44 +52,6 @@ def test_config_contents(path):
         assert b.arch == 'b' and tuple(b.out_indices) == (2, 5, 8, 11)
     else:
         assert b.arch == TINY_ARCH and tuple(b.img_size) == CROP
-
-
-def shrink(cfg: Config, data_root: str, checkpoint: str, work_dir: str) -> Config:
-    """The config at toy size: tiny ViT, 96x128 crops, 2 iterations, CPU, no workers."""
-    m = cfg.model
-    m.backbone.update(arch=TINY_ARCH, img_size=CROP, out_indices=(0, 1, 2, 3),
-                      drop_path_rate=0.0)
-    if m.backbone.init_cfg is not None:
-        m.backbone.init_cfg.checkpoint = checkpoint
-    m.neck.update(in_channels=[128] * 4, out_channels=128)
-    m.decode_head.update(in_channels=[128] * 4, channels=32)
-    m.auxiliary_head.update(in_channels=128, channels=16)
-    m.data_preprocessor.size = CROP
-    if m.test_cfg.get('mode') == 'slide':
-        m.test_cfg.update(crop_size=CROP, stride=(48, 64))
-    scannet = 'ScanNet' in cfg.train_dataloader.dataset.type
-    for name in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        loader = cfg[name]
-        loader.update(batch_size=2 if name == 'train_dataloader' else 1, num_workers=0,
-                      persistent_workers=False)
-        loader.dataset.data_root = data_root
-        if scannet:  # the synthetic fixture has no scene lists
-            train = name == 'train_dataloader'
-            loader.dataset.update(ann_file='', scenes=['scene0000_00' if train else 'scene0001_00'],
-                                  frame_skip=1 if train else 2)
-        for t in loader.dataset.pipeline:
-            if t.type in ('Resize', 'RandomResize'):
-                t.scale = CROP[::-1]
-            if 'crop_size' in t:
-                t.crop_size = CROP
-    cfg.optim_wrapper.type = 'OptimWrapper'  # AMP needs a GPU
-    cfg.optim_wrapper.pop('loss_scale', None)
-    cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=2, val_interval=2)
-    cfg.default_hooks.logger = dict(type='LoggerHook', interval=1)
-    cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=100, save_last=False)
-    cfg.work_dir = work_dir
-    cfg.randomness = dict(seed=0)
-    return cfg
 
 
 @pytest.mark.parametrize('path', CONFIGS, ids=osp.basename)
