@@ -43,6 +43,11 @@ CLASS_MATERIAL = {
 }
 
 
+# 'independent' materials (issue 13): any object may be made of any of these
+OBJECT_MATERIALS = ('wood', 'fabric', 'white', 'metal', 'vivid')
+MATERIAL_MODES = ('class', 'independent')
+
+
 def _material(rng: np.random.Generator, kind: str) -> Tuple[np.ndarray, np.ndarray]:
     """Random (albedo, albedo2) of a palette, jittered; albedo2 is a darker/lighter variant
     or another palette colour."""
@@ -68,6 +73,17 @@ def _surface(rng: np.random.Generator, kind: str, texture: Optional[int] = None,
         tex_axis=int(rng.integers(3)) if tex_axis is None else tex_axis,
         tex_period=float(rng.uniform(0.05, 0.4)) if period is None else period,
         noise_freq=freq, noise_amp=float(rng.uniform(0.04, 0.15)))
+
+
+def redraw_materials(rng: np.random.Generator, parts: List[dict]) -> None:
+    """Give an object's ``parts`` (in place) a material drawn independently of its class: one
+    palette of :data:`OBJECT_MATERIALS` and one surface for the whole object, a second one
+    for each further part with probability 0.3 (legs, frames, cushions)."""
+    kind = str(rng.choice(OBJECT_MATERIALS))
+    main = _surface(rng, kind)
+    for i, part in enumerate(parts):
+        other = i > 0 and rng.random() < 0.3
+        part.update(_surface(rng, str(rng.choice(OBJECT_MATERIALS))) if other else main)
 
 
 def _part(kind: int, center: Sequence[float], half: Sequence[float], **material) -> dict:

@@ -98,7 +98,7 @@ def write_synthetic_set(out_dir: str, overwrite: bool = False, val_fraction: flo
                     f'.{osp.basename(target)}.{os.getpid()}-{uuid.uuid4().hex[:8]}.part')
     try:
         scene_dirs = generate_scannet_scenes(part, progress=progress, **kwargs)
-        if len(scene_dirs) > 1:
+        if len(scene_dirs) > 1 or val_fraction == 1:  # 1: a held-out set, all in val
             write_scene_splits(part, scene_dirs, val_fraction)
         with open(osp.join(part, MARKER), 'w') as f:
             json.dump(record or {}, f, indent=1)

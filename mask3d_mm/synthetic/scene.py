@@ -2,13 +2,16 @@
 doors / windows / pictures on the walls, a light and a camera trajectory.
 
 Output is deterministic: scene ``i`` of ``seed`` is drawn from ``np.random.default_rng([seed, i])``.
+With ``materials='independent'`` the same layout is drawn, and then every object's material
+from a second generator, whatever the object's class.
 """
 from typing import List, Optional, Tuple
 
 import numpy as np
 
 from .camera import SCANNET_DEPTH_FOCAL
-from .furniture import ROOM_TYPES, _box_on_floor, _furniture, _surface
+from .furniture import (MATERIAL_MODES, ROOM_TYPES, _box_on_floor, _furniture, _surface,
+                        redraw_materials)
 from .primitives import (BATHTUB, BOX, CAMERA_MARGIN, CEILING_ID, CHECKER, CURTAIN, DOOR, FLOOR,
                          PICTURE, PLAIN, SHOWER_CURTAIN, STRIPES, WALL, WINDOW, Primitive,
                          SyntheticScene)
@@ -162,8 +165,13 @@ def scene_name(index: int) -> str:
     return f'scene{index:04d}_00'
 
 
-def make_scene(seed: int, index: int) -> SyntheticScene:
+def make_scene(seed: int, index: int, materials: str = 'class') -> SyntheticScene:
     """Sample the layout of scene ``index`` of ``seed`` (room, furniture, light, trajectory).
+
+    ``materials``: 'class' (default): each class draws from its own palette (wood cabinets,
+    white sinks ...), so colour alone can name a class; 'independent': the same scene, with
+    every object's material (windows keep their glass) drawn independently of its class, so
+    shape and placement carry the class, as in real rooms.
 
     Objects are numbered 1.. in sampling order; this is the instance id written to the
     ``instance`` images, shared by all parts of an object and all frames of the scene.
@@ -185,6 +193,13 @@ def make_scene(seed: int, index: int) -> SyntheticScene:
             if cls == BATHTUB:
                 bathtub = placed + _local_aabb(parts)
     objects += _decals(rng, room, room_type, bathtub)
+    if materials not in MATERIAL_MODES:
+        raise ValueError(f'materials must be one of {MATERIAL_MODES}, got {materials!r}')
+    if materials == 'independent':  # a second generator: the layout stays that of 'class'
+        material_rng = np.random.default_rng([seed, index, 2**31 - 1, 13])
+        for cls, parts, _, _ in objects:
+            if cls != WINDOW:
+                redraw_materials(material_rng, parts)
     for inst, (cls, parts, pos, yaw) in enumerate(objects, start=1):
         ids = []
         rot = _yaw_rot(yaw)

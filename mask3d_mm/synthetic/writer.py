@@ -30,17 +30,18 @@ def generate_scannet_scene(scene_dir: str, index: int = 0, num_frames: int = 25,
                            height: int = 480, width: int = 640,
                            color_size: Optional[Tuple[int, int]] = None, seed: int = 0,
                            frame_step: int = 1, color_camera: str = 'depth',
-                           layout: str = 'frames25k') -> str:
+                           layout: str = 'frames25k', materials: str = 'class') -> str:
     """Render scene ``index`` of ``seed`` into ``scene_dir``.
 
     Frames are named ``{i * frame_step:06d}`` (``layout='frames25k'``, the default) or
     ``{i * frame_step}`` (``'sensreader'``: ScanNet's ``SensReader`` export, without labels);
-    ``color_size`` (h, w) and ``color_camera`` as :func:`scene_cameras`. Returns ``scene_dir``.
+    ``color_size`` (h, w) and ``color_camera`` as :func:`scene_cameras`, ``materials`` as
+    :func:`make_scene`. Returns ``scene_dir``.
     """
     if layout not in LAYOUTS:
         raise ValueError(f'layout must be one of {LAYOUTS}, got {layout!r}')
     cv2.setNumThreads(1)
-    scene = make_scene(seed, index)
+    scene = make_scene(seed, index, materials)
     depth_hw = (int(height), int(width))
     k_depth, k_color, color_hw, k_label = scene_cameras(scene, depth_hw, color_size,
                                                         color_camera)
@@ -82,15 +83,16 @@ def generate_scannet_scenes(out_dir: str, num_scenes: int = 4, frames_per_scene:
                             color_size: Optional[Tuple[int, int]] = None, seed: int = 0,
                             frame_step: int = 1, workers: int = 1,
                             progress: Optional[Callable[[str], None]] = None,
-                            color_camera: str = 'depth', layout: str = 'frames25k') -> List[str]:
+                            color_camera: str = 'depth', layout: str = 'frames25k',
+                            materials: str = 'class') -> List[str]:
     """Write ``num_scenes`` synthetic scenes ``out_dir/sceneXXXX_00`` in the ScanNet frames
-    layout (see the module docstring and :func:`generate_scannet_scene` for ``color_camera``
-    and ``layout``); byte-identical for the same arguments whatever ``workers``. ``progress``
+    layout (see the module docstring and :func:`generate_scannet_scene` for ``color_camera``,
+    ``layout`` and ``materials``); byte-identical for the same arguments whatever ``workers``. ``progress``
     is called with each finished scene dir. Returns the scene dirs in order."""
     jobs = [dict(scene_dir=osp.join(out_dir, scene_name(i)), index=i,
                  num_frames=frames_per_scene, height=height, width=width,
                  color_size=color_size, seed=seed, frame_step=frame_step,
-                 color_camera=color_camera, layout=layout)
+                 color_camera=color_camera, layout=layout, materials=materials)
             for i in range(num_scenes)]
     if workers <= 1 or num_scenes <= 1:
         results = []
@@ -112,14 +114,22 @@ def write_scene_splits(out_dir: str, scene_dirs: Sequence[str],
                        val_fraction: float = 0.25) -> Tuple[str, str]:
     """Write ScanNet's split files ``scannetv2_train.txt`` / ``scannetv2_val.txt`` (one scene
     name per line; the last ``val_fraction`` of the scenes, at least one, for validation), so
-    the synthetic set drops into configs written for ScanNet. Returns the two paths."""
+    the synthetic set drops into configs written for ScanNet. ``val_fraction=1`` lists every
+    scene in ``val`` (a held-out set, e.g. a report split; ``train`` is then empty). Returns
+    the two paths."""
     names = [osp.basename(osp.normpath(d)) for d in scene_dirs]
-    if len(names) < 2:
+    if not 0 < val_fraction <= 1:
+        raise ValueError(f'val_fraction must be in (0, 1], got {val_fraction}')
+    if val_fraction == 1:
+        num_val = len(names)
+    elif len(names) < 2:
         raise ValueError(f'need at least 2 scenes for a train/val split, got {len(names)}')
-    num_val = min(max(1, round(len(names) * val_fraction)), len(names) - 1)
+    else:
+        num_val = min(max(1, round(len(names) * val_fraction)), len(names) - 1)
     paths = []
-    for split, subset in (('train', names[:-num_val]), ('val', names[-num_val:])):
+    for split, subset in (('train', names[:len(names) - num_val]),
+                          ('val', names[len(names) - num_val:])):
         paths.append(osp.join(out_dir, f'scannetv2_{split}.txt'))
         with open(paths[-1], 'w') as f:
-            f.write('\n'.join(subset) + '\n')
+            f.write(''.join(name + '\n' for name in subset))
     return paths[0], paths[1]

@@ -6,7 +6,9 @@ import os
 import os.path as osp
 import subprocess
 import sys
-from typing import List
+from typing import List, Sequence
+
+from mask3d_mm.synthetic.output import MARKER
 
 __all__ = ['run_script', 'ensure_data', 'read_scalars']
 
@@ -21,16 +23,43 @@ def run_script(repo: str, *args: str) -> None:
     subprocess.run([sys.executable, *args], cwd=repo, check=True)
 
 
-def ensure_data(repo: str, data_root: str, num_scenes: int, frames_per_scene: int) -> None:
+def ensure_data(repo: str, data_root: str, num_scenes: int, frames_per_scene: int,
+                *options: str) -> None:
     """Generate the synthetic ScanNet-format set in ``data_root`` with ``repo``'s generator
-    (``tools/dataset_converters/generate_synthetic_scannet.py``) unless it is there (its
-    ``scannetv2_train.txt`` exists)."""
+    (``tools/dataset_converters/generate_synthetic_scannet.py``, plus its ``options``, e.g.
+    ``'--materials', 'independent'``) unless it is there (its ``scannetv2_train.txt``
+    exists).
+
+    Raises:
+        ValueError: the set there was written with other ``--seed`` / ``--materials``
+            options (its marker file says so) than ``options`` ask for.
+    """
     if osp.isfile(osp.join(data_root, 'scannetv2_train.txt')):
+        _check_generated_with(data_root, options)
         print(f'{data_root}: found; generate again by deleting the folder', flush=True)
         return
     run_script(repo, osp.join(repo, GENERATOR), data_root, '--num-scenes', str(num_scenes),
                '--frames-per-scene', str(frames_per_scene),
-               '--workers', str(min(2, os.cpu_count() or 1)))
+               '--workers', str(min(2, os.cpu_count() or 1)), *options)
+
+
+def _check_generated_with(data_root: str, options: Sequence[str]) -> None:
+    """Refuse a set whose marker records other ``--seed`` / ``--materials`` than asked."""
+    marker = osp.join(data_root, MARKER)
+    if not osp.isfile(marker):
+        return  # not written by the generator (e.g. real data): nothing to compare
+    with open(marker) as f:
+        recorded = json.load(f).get('args', {})
+    defaults = dict(seed='0', materials='class')  # the generator's defaults
+    asked = dict(defaults)
+    for flag, value in zip(options[::2], options[1::2]):
+        asked[flag.lstrip('-').replace('-', '_')] = str(value)
+    for key, default in defaults.items():
+        have = str(recorded.get(key, default))  # sets from before --materials: 'class'
+        if have != asked[key]:
+            raise ValueError(f'{data_root}: generated with --{key} {have} ({marker}), but '
+                             f'--{key} {asked[key]} is asked for: use another folder or '
+                             'delete this one')
 
 
 def read_scalars(work_dir: str) -> List[dict]:

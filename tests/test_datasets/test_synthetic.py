@@ -10,6 +10,8 @@ import pytest
 from mask3d_mm.synthetic import (SCANNET_COLOR_K, SCANNET_DEPTH_K, SYNTHETIC_NYU40_IDS,
                                  camera_pose, cast_rays, generate_scannet_scenes,
                                  make_scene, scene_cameras)
+from mask3d_mm.synthetic.primitives import (BATHTUB, CABINET, DESK, FRIDGE, SINK, TABLE,
+                                            TOILET)
 
 H, W = 60, 80
 STEP = 25
@@ -223,3 +225,49 @@ def test_shared_fixture(synthetic_scannet):
     k_depth = np.loadtxt(osp.join(scene_dir, 'intrinsics_depth.txt'))
     k_color = np.loadtxt(osp.join(scene_dir, 'intrinsics_color.txt'))
     np.testing.assert_allclose(k_color[:2, :3], 2 * k_depth[:2, :3], rtol=1e-5)
+
+
+def _white_share(materials: str, classes: tuple, scenes: int = 40) -> float:
+    """Share of the parts of ``classes`` objects in ``scenes`` scenes with a white albedo."""
+    white = [np.min(p.albedo) > 0.65 for i in range(scenes)
+             for p in make_scene(0, i, materials).prims if p.label in classes]
+    return float(np.mean(white))
+
+
+def test_independent_materials(tiny, tmp_path):
+    """``materials='independent'`` renders the same scenes (depth, labels, instances and poses
+    byte-identical) with object materials that no longer name the class: with the class
+    palettes sinks, toilets, bathtubs and fridges are white and cabinets, tables and desks
+    are not; independent of the class, both groups are white equally often."""
+    other = _generate(tmp_path, materials='independent')
+    for a, b in zip(tiny, other):
+        for name in NAMES:
+            for sub in ('depth', 'label', 'instance'):
+                np.testing.assert_array_equal(_read(a, sub, name), _read(b, sub, name))
+            assert filecmp.cmp(osp.join(a, 'pose', name + '.txt'),
+                               osp.join(b, 'pose', name + '.txt'), shallow=False)
+        assert not np.array_equal(_read(a, 'color', NAMES[0]), _read(b, 'color', NAMES[0]))
+    white_classes = (SINK, TOILET, BATHTUB, FRIDGE)
+    wood_classes = (CABINET, TABLE, DESK)
+    by_class = _white_share('class', white_classes) - _white_share('class', wood_classes)
+    independent = (_white_share('independent', white_classes)
+                   - _white_share('independent', wood_classes))
+    assert by_class > 0.6 and abs(independent) < 0.2, (by_class, independent)
+    with pytest.raises(ValueError, match='materials must be one of'):
+        make_scene(0, 0, 'random')
+
+
+def test_held_out_split(tmp_path):
+    """``val_fraction=1`` (the comparison's report split): every scene in val, none in train,
+    also for a single scene."""
+    from mask3d_mm.synthetic.output import write_synthetic_set
+    for scenes in (1, 3):
+        root = str(tmp_path / f'held_out{scenes}')
+        dirs = write_synthetic_set(root, val_fraction=1, num_scenes=scenes, frames_per_scene=1,
+                                   height=H, width=W)
+        with open(osp.join(root, 'scannetv2_val.txt')) as f:
+            assert f.read().split() == [osp.basename(d) for d in dirs]
+        assert osp.getsize(osp.join(root, 'scannetv2_train.txt')) == 0
+    with pytest.raises(ValueError, match='val_fraction'):
+        write_synthetic_set(str(tmp_path / 'bad'), val_fraction=1.5, num_scenes=2,
+                            frames_per_scene=1, height=H, width=W)

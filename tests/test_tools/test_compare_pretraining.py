@@ -30,19 +30,84 @@ def split_data(tmp_path_factory) -> str:
     return root
 
 
-def test_summarize_mean_and_sample_std():
+def test_summarize_mean_std_and_paired_tests():
     module = load_script()
-    runs = {'mae': {0: dict(val=[(2, 1.0), (4, 10.0)], loss=[]),
-                    1: dict(val=[(2, 3.0), (4, 14.0)], loss=[])}}
-    runs['scratch'] = {0: dict(val=[(4, 9.0)], loss=[]), 1: dict(val=[(4, 11.0)], loss=[])}
-    summary = module.summarize(runs)
-    out = summary['mae']
-    assert out['final'] == {0: 10.0, 1: 14.0}  # the last validation, not the best one
-    assert out['mean'] == pytest.approx(12.0)
-    assert out['std'] == pytest.approx(np.std([10.0, 14.0], ddof=1))
-    assert out['gain_mean'] == pytest.approx(2.0)  # paired by seed: +1 and +3
-    assert out['gain_std'] == pytest.approx(np.std([1.0, 3.0], ddof=1))
-    assert 'gain_mean' not in summary['scratch']
+    finals = {'mae': {0: 10.0, 1: 14.0, 2: 12.5}, 'scratch': {0: 9.0, 1: 11.0, 2: 12.0}}
+    summary = module.summarize(finals, ['mae:scratch', 'mask3d:scratch'])
+    out = summary['arms']['mae']
+    assert out['mean'] == pytest.approx(np.mean([10.0, 14.0, 12.5]))
+    assert out['std'] == pytest.approx(np.std([10.0, 14.0, 12.5], ddof=1))
+    assert set(summary['pairs']) == {'mae:scratch'}  # pairs of absent arms are left out
+    pair = summary['pairs']['mae:scratch']
+    diff = np.array([1.0, 3.0, 0.5])  # paired by seed
+    half = 4.302653 * diff.std(ddof=1) / np.sqrt(3)  # t(0.975, 2 dof)
+    assert pair['n'] == 3 and pair['mean'] == pytest.approx(diff.mean())
+    assert (pair['low'], pair['high']) == pytest.approx((diff.mean() - half,
+                                                         diff.mean() + half), rel=1e-5)
+    t = diff.mean() / (diff.std(ddof=1) / np.sqrt(3))
+    assert pair['p'] == pytest.approx(1 - t / np.sqrt(2 + t * t))  # Student t, 2 dof, 2-sided
+
+
+def test_paired_difference_edge_cases():
+    from mask3d_mm.utils.paired_stats import paired_difference
+    one = paired_difference({0: 2.0, 5: 1.0}, {0: 1.0})  # one common seed: no interval
+    assert one['n'] == 1 and one['mean'] == 1.0 and np.isnan(one['low']) and np.isnan(one['p'])
+    same = paired_difference({0: 1.0, 1: 2.0}, {0: 1.0, 1: 2.0})
+    assert same['mean'] == 0 and same['p'] == 1.0 and same['low'] == same['high'] == 0
+    shift = paired_difference({0: 2.0, 1: 3.0}, {0: 1.0, 1: 2.0})
+    assert shift['p'] == 0.0 and shift['low'] == shift['high'] == 1.0
+
+
+def test_decision_rule():
+    """A change is kept only if its interval against the spec arm lies above 0; the kept
+    changes name the defaults."""
+    module = load_script()
+    spec = {s: 10.0 + s for s in range(5)}
+
+    def selection(compl_gain, std_gain):
+        finals = {'mask3d-spec': spec,
+                  'mask3d-spec+complementary': {s: v + g for (s, v), g in
+                                                zip(spec.items(), compl_gain)},
+                  'mask3d-spec+standardize': {s: v + g for (s, v), g in
+                                              zip(spec.items(), std_gain)}}
+        return module.summarize(finals, module.PRESETS['defaults']['pairs'])
+
+    clear, noisy = [1.0, 1.2, 0.9, 1.1, 1.0], [2.0, -1.5, 1.0, -0.5, 1.5]
+    assert module.decide(selection(clear, clear)) == dict(
+        kept=dict(complementary=True, standardize=True), defaults='mask3d')
+    assert module.decide(selection(clear, noisy))['defaults'] == 'mask3d-spec+complementary'
+    assert module.decide(selection(noisy, [-x for x in clear]))['defaults'] == 'mask3d-spec'
+    with pytest.raises(RuntimeError, match='--preset defaults'):
+        module.decide(module.summarize({'mae': spec}, []))
+
+
+def test_presets_expand_to_their_tables(tmp_path):
+    """Each preset is one command of docs/results.md: its arms, variants, task and data."""
+    module = load_script()
+    defaults = module.parse_args(['--preset', 'defaults'])
+    assert defaults.seeds == [0, 1, 2, 3, 4] and defaults.task == 'seg' and defaults.decide
+    assert [v[0] for v in defaults.variant] == ['spec', 'spec+complementary',
+                                                'spec+standardize']
+    assert defaults.work_dir == osp.join(REPO, 'work_dirs', 'compare')
+    assert defaults.report_data_root == osp.join(REPO, 'data', 'synthetic_scannet_report')
+    materials = module.parse_args(['--preset', 'materials'])
+    assert materials.materials == 'independent' and materials.variant == []
+    assert materials.data_root == osp.join(REPO, 'data',
+                                           'synthetic_scannet_independent-materials')
+    assert materials.work_dir == osp.join(REPO, 'work_dirs', 'compare_independent-materials')
+    depth = module.parse_args(['--preset', 'depth', '--seeds', '7'])  # explicit options win
+    assert depth.task == 'depth' and depth.seeds == [7]
+    assert depth.work_dir == defaults.work_dir  # re-uses the pre-training runs of 'defaults'
+
+    out = subprocess.run([sys.executable, SCRIPT, '--preset', 'depth', '--dry-run',
+                          '--work-dir', str(tmp_path), '--seeds', '0'],
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-3000:]
+    cmds = [line[2:] for line in out.stdout.splitlines() if line.startswith('$ ')]
+    tests = [c for c in cmds if 'tools/test.py' in c]
+    assert len(tests) == 3 and all('upernet-depth_vit-tiny_synthetic-scannet.py' in c and
+                                   'finetune_depth/' in c and 'synthetic_scannet_report' in c
+                                   for c in tests)
 
 
 def test_dry_run_commands(tmp_path):
@@ -55,7 +120,7 @@ def test_dry_run_commands(tmp_path):
     assert out.returncode == 0, out.stderr[-3000:]
     cmds = [line[2:] for line in out.stdout.splitlines() if line.startswith('$ ')]
     by_dir = {c.split('--work-dir ')[1].split()[0].split('/')[-1]: c for c in cmds
-              if '--work-dir' in c}
+              if 'tools/train.py' in c}
     assert set(by_dir) == {'mae', 'mae2x', 'mask3d-log', 'scratch_seed3', 'mae_seed3',
                            'mae2x_seed3', 'mask3d-log_seed3'}
     assert 'model.backbone.init_cfg=None' in by_dir['scratch_seed3']
@@ -75,16 +140,21 @@ def test_dry_run_commands(tmp_path):
 
 def test_comparison_runs_reports_and_resumes(split_data, tmp_path):
     work_dir = tmp_path / 'compare'
+    report_root = tmp_path / 'report_split'  # generated by the script: 1 scene x 2 frames
     cmd = [sys.executable, SCRIPT, '--work-dir', str(work_dir), '--data-root', split_data,
-           '--arms', 'mae', 'mae+mask3d', '--seeds', '0', '1', '--pretrain-epochs', '1',
-           '--finetune-iters', '2', '--val-points', '2']
+           '--report-data-root', str(report_root), '--report-scenes', '1', '--report-frames',
+           '2', '--arms', 'mae', 'mae+mask3d', '--seeds', '0', '1', '--pretrain-epochs', '1',
+           '--finetune-iters', '2', '--val-points', '2', '--pairs', 'mae+mask3d:mae']
     first = subprocess.run(cmd, cwd=str(tmp_path), capture_output=True, text=True)
     assert first.returncode == 0, (first.stdout + first.stderr)[-4000:]
+    with open(report_root / '.mask3d_mm_synthetic.json') as f:
+        assert json.load(f)['args']['seed'] == 1  # other scenes than the training set's
+    assert (report_root / 'scannetv2_val.txt').read_text().split() == ['scene0000_00']
 
     with open(work_dir / 'results.json') as f:
         results = json.load(f)
-    summary = results['summary']
-    assert set(summary) == {'mae', 'mae+mask3d'}
+    selection, report = results['selection'], results['report']
+    assert set(selection['arms']) == set(report['arms']) == {'mae', 'mae+mask3d'}
     module = load_script()
     for arm in ('mae', 'mae+mask3d'):
         finals = []
@@ -92,11 +162,18 @@ def test_comparison_runs_reports_and_resumes(split_data, tmp_path):
             run_dir = work_dir / 'finetune' / f'{arm}_seed{seed}'
             curve = module.curves(str(run_dir))
             assert [s for s, _ in curve['val']] == [1, 2]  # --val-points 2 of 2 iterations
-            assert summary[arm]['final'][str(seed)] == pytest.approx(curve['val'][-1][1])
+            assert selection['arms'][arm]['final'][str(seed)] == pytest.approx(curve['val'][-1][1])
             finals.append(curve['val'][-1][1])
-        assert summary[arm]['mean'] == pytest.approx(np.mean(finals))
+            with open(run_dir / 'report_metrics.json') as f:  # tools/test.py --out
+                assert report['arms'][arm]['final'][str(seed)] == pytest.approx(
+                    json.load(f)['mIoU'])
+        assert selection['arms'][arm]['mean'] == pytest.approx(np.mean(finals))
+    pair = report['pairs']['mae+mask3d:mae']
+    assert pair['n'] == 2 and pair['mean'] == pytest.approx(
+        report['arms']['mae+mask3d']['mean'] - report['arms']['mae']['mean'])
     mae_cmds = [c for c in results['commands'] if 'finetune/mae_seed' in c]
-    assert all('mae_vit-tiny_rgb-encoder.pth' in c for c in mae_cmds) and len(mae_cmds) == 2
+    assert all('mae_vit-tiny_rgb-encoder.pth' in c for c in mae_cmds if 'train.py' in c)
+    assert len(mae_cmds) == 4 and sum('report_split' in c for c in mae_cmds) == 2
     # 'mae+mask3d': Mask3D pre-training whose colour ViT loaded the MAE export
     mae_export = str(work_dir / 'pretrain' / 'mae_vit-tiny_rgb-encoder.pth')
     logs = list((work_dir / 'pretrain' / 'mae+mask3d').glob('*/*.log'))
@@ -104,14 +181,42 @@ def test_comparison_runs_reports_and_resumes(split_data, tmp_path):
     assert re.search(rf'Mask3DViT: loaded (\d+)/\1 tensors from {re.escape(mae_export)}',
                      logs[0].read_text())
     assert osp.getsize(work_dir / 'learning_curves.png') > 10_000
-    report = (work_dir / 'results.md').read_text()
-    assert 'MMPretrain MAE (RGB)' in report and 'MAE, then Mask3D' in report
-    assert 'mae_vit-tiny_synthetic-112x112.py' in report  # the exact commands
+    text = (work_dir / 'results.md').read_text()
+    assert 'MMPretrain MAE (RGB)' in text and 'MAE, then Mask3D' in text
+    assert 'mae_vit-tiny_synthetic-112x112.py' in text  # the exact commands
+    assert re.search(r'## Report split \(2 frames of 1 scenes', text)
+    assert re.search(r'\| MAE, then Mask3D \(2 runs\) - MMPretrain MAE \(RGB\) \| 2 \|', text)
+    minutes = results['minutes']
+    assert minutes['pretrain'] > 0 and minutes['finetune'] > 0 and minutes['test'] > 0
+    assert re.search(r'pre-training \d+ min, fine-tuning \d+ min, report tests', text)
 
     again = subprocess.run(cmd, cwd=str(tmp_path), capture_output=True, text=True)
     assert again.returncode == 0, (again.stdout + again.stderr)[-4000:]
-    # 2 pre-trainings, 2 exports and 4 fine-tunings are complete: listed, not run again
-    assert again.stdout.count('(done, not run again) $ python') == 2 + 2 + 4
+    # 2 pre-trainings, 2 exports, 4 fine-tunings and their 4 report tests are complete
+    assert again.stdout.count('(done, not run again) $ python') == 2 + 2 + 4 + 4
     assert not [line for line in again.stdout.splitlines() if line.startswith('$')]
     with open(work_dir / 'results.json') as f:
-        assert json.load(f)['commands'] == results['commands']
+        resumed = json.load(f)
+    assert resumed['commands'] == results['commands']
+    assert resumed['minutes']['finetune'] == pytest.approx(minutes['finetune'])  # recorded
+
+
+def test_depth_task_reports_abs_rel(split_data, tmp_path):
+    """``--task depth``: the depth-estimation config, AbsRel from validation and test."""
+    work_dir = tmp_path / 'compare'
+    out = subprocess.run(
+        [sys.executable, SCRIPT, '--task', 'depth', '--work-dir', str(work_dir), '--data-root',
+         split_data, '--report-data-root', split_data, '--arms', 'scratch', '--seeds', '0',
+         '--finetune-iters', '2', '--val-points', '1'],
+        cwd=str(tmp_path), capture_output=True, text=True)
+    assert out.returncode == 0, (out.stdout + out.stderr)[-4000:]
+    with open(work_dir / 'results.json') as f:
+        results = json.load(f)
+    run_dir = work_dir / 'finetune_depth' / 'scratch_seed0'
+    with open(run_dir / 'report_metrics.json') as f:
+        tested = json.load(f)
+    assert results['report']['arms']['scratch']['final']['0'] == pytest.approx(tested['abs_rel'])
+    assert 0 < tested['abs_rel'] < 10 and 0 <= tested['d1'] <= 1
+    assert results['selection']['arms']['scratch']['final']['0'] == pytest.approx(
+        load_script().curves(str(run_dir), 'abs_rel')['val'][-1][1])
+    assert 'abs_rel, lower is better' not in (work_dir / 'results.md').read_text()  # no pairs

@@ -1,28 +1,40 @@
 """Does the 3D prior transfer? Fine-tune the same tiny ViT from no pre-training, from
 MMPretrain's MAE and from Mask3D, pre-trained with equal compute on the same frames.
 
-    python tools/analysis_tools/compare_pretraining.py [--work-dir work_dirs/compare]
-        [--seeds 0 1 2] [--arms scratch mae mask3d [mae2x mae+mask3d]] [--pretrain-epochs 50]
-        [--finetune-iters 400] [--data-root data/synthetic_scannet]
-        [--variant NAME KEY=VALUE ...]   # an extra Mask3D arm with these config options
+    python tools/analysis_tools/compare_pretraining.py --preset defaults   # ~2.5 h, 2 cores
+    python tools/analysis_tools/compare_pretraining.py --preset materials  # ~1.2 h
+    python tools/analysis_tools/compare_pretraining.py --preset depth      # ~1 h
+    python tools/analysis_tools/compare_pretraining.py [--work-dir DIR] [--seeds 0 1 2 3 4]
+        [--arms scratch mae mask3d [mae2x mae+mask3d]] [--task seg|depth]
+        [--materials class|independent] [--variant NAME KEY=VALUE ...]
+        [--pairs ARM:BASE ...] [--pretrain-epochs 50] [--finetune-iters 400]
 
-1. generates the synthetic ScanNet-format set if it is absent (as tools/demo.py);
+1. generates the synthetic ScanNet-format sets if they are absent (as tools/demo.py): the
+   training set (6 training scenes; its 2 val scenes, all 80 frames, are the *selection*
+   split) and a *report* split of 8 other scenes x 10 frames (generator seed 1);
 2. pre-trains each pre-training arm once (seed 0) with ``tools/train.py``: MAE
    (configs/benchmarks/pretrain_comparison/mae_*.py, RGB only) and Mask3D (mask3d_*.py, RGB-D),
    same ViT (4 x 128), 112x112 input, batch, optimizer, schedule and number of iterations;
    optionally, at twice that compute, MAE for twice the epochs ('mae2x') against Mask3D started
    from the MAE export ('mae+mask3d', the paper's protocol after ImageNet pre-training);
 3. exports each colour encoder (tools/model_converters/export_rgb_encoder.py);
-4. fine-tunes UperNet on synthetic ScanNet-20 (the tiny mmseg config) for every arm and seed;
-5. writes ``results.md`` (mIoU per seed, mean +- std, the exact commands), ``results.json`` and
-   ``learning_curves.png`` (validation mIoU and training loss over fine-tuning iterations) in the
-   work dir, and prints the table.
+4. fine-tunes every arm and seed with ``tools/train.py`` (``--task seg``: UperNet on
+   synthetic ScanNet-20; ``--task depth``: the UperNet depth head, mmseg's DepthEstimator),
+   validating on the selection split, then tests the final checkpoint on the report split
+   with ``tools/test.py``;
+5. writes ``results.md`` (the metric per seed, mean +- std, paired differences with their
+   95 % t interval and paired t-test p-value on both splits, the decision of a preset with a
+   decision rule, the compute time, the exact commands), ``results.json`` and
+   ``learning_curves.png`` in the work dir, and prints the tables.
 
-Runs whose final checkpoint exists are not run again (their commands are still listed in the
-report): an interrupted comparison resumes where it stopped, and seeds or variants can be added
-later with the same work dir. Everything is on CPU unless CUDA is available.
+``--preset`` fills in what a table of docs/results.md was made with (arms, variants, task,
+data, seeds, pairs); options given explicitly win. Runs whose outputs exist are not run again
+(their commands are still listed, and their recorded wall time still counted): an interrupted
+comparison resumes where it stopped, and seeds or variants can be added later with the same
+work dir. Everything is on CPU unless CUDA is available.
 """
 import argparse
+import glob
 import json
 import os
 import os.path as osp
@@ -35,6 +47,7 @@ from typing import Dict, List, Optional, Sequence
 import numpy as np
 
 from mask3d_mm.utils import ensure_data, read_scalars
+from mask3d_mm.utils.paired_stats import paired_difference
 
 TOOLS = osp.dirname(osp.dirname(osp.abspath(__file__)))
 REPO = osp.dirname(TOOLS)
@@ -43,52 +56,124 @@ PRETRAIN_CONFIGS = {
     'mae': 'configs/benchmarks/pretrain_comparison/mae_vit-tiny_synthetic-112x112.py',
     'mask3d': 'configs/benchmarks/pretrain_comparison/mask3d_vit-tiny_synthetic-112x112.py',
 }
-SEG_CONFIG = 'configs/benchmarks/mmseg/upernet_vit-tiny_synthetic-scannet20.py'
+TASKS = {  # fine-tuning config, the metric compared (last validation / the report test)
+    'seg': dict(config='configs/benchmarks/mmseg/upernet_vit-tiny_synthetic-scannet20.py',
+                metric='mIoU', higher=True, title='UperNet, synthetic ScanNet-20',
+                dirname='finetune'),
+    'depth': dict(config='configs/benchmarks/depth/upernet-depth_vit-tiny_synthetic-scannet.py',
+                  metric='abs_rel', higher=False, title='UperNet depth, synthetic ScanNet',
+                  dirname='finetune_depth'),
+}
 ARMS = ('scratch', 'mae', 'mask3d', 'mae2x', 'mae+mask3d')
 LABELS = {'scratch': 'no pre-training', 'mae': 'MMPretrain MAE (RGB)',
           'mask3d': 'Mask3D (RGB-D)', 'mae2x': 'MMPretrain MAE, 2x epochs',
           'mae+mask3d': 'MAE, then Mask3D (2 runs)'}
 COLORS = {'scratch': 'tab:gray', 'mae': 'tab:blue', 'mask3d': 'tab:red', 'mae2x': 'tab:cyan',
           'mae+mask3d': 'tab:purple'}
+MASKS = 'train_dataloader.dataset.pipeline.5'  # the RGBDMaskGenerator of the Mask3D config
+MAIN_PAIRS = ['mae:scratch', 'mask3d:scratch', 'mask3d:mae']
+PRESETS = {
+    # the defaults study: each of the two changed defaults alone on the spec's setting, both
+    # (the defaults), MAE and no pre-training; the decision rule picks the defaults
+    'defaults': dict(
+        arms=['scratch', 'mae', 'mask3d'],
+        variant=[['spec', 'model.head.norm_target=metric', f'{MASKS}.complementary=False'],
+                 ['spec+complementary', 'model.head.norm_target=metric'],
+                 ['spec+standardize', f'{MASKS}.complementary=False']],
+        pairs=['mask3d-spec+complementary:mask3d-spec', 'mask3d-spec+standardize:mask3d-spec',
+               'mask3d:mask3d-spec', *MAIN_PAIRS], decide=True),
+    # the same comparison where an object's material does not depend on its class
+    'materials': dict(arms=['scratch', 'mae', 'mask3d'], materials='independent',
+                      pairs=MAIN_PAIRS),
+    # monocular depth estimation from the pre-training runs of 'defaults'
+    'depth': dict(arms=['scratch', 'mae', 'mask3d'], task='depth', pairs=MAIN_PAIRS),
+}
+DEFAULTS = dict(arms=list(ARMS[:3]), variant=[], task='seg', materials='class',
+                seeds=[0, 1, 2, 3, 4], pairs=None, decide=False)
+DECISION_RULE = (
+    'Decision rule, fixed before the runs: a change to the spec setting (complementary masks; '
+    'the standardised target) is kept only if, on the selection split, its paired mean '
+    'difference to the spec arm has a 95 % t interval above 0 (mIoU); the defaults are then '
+    'the spec setting with the kept changes, i.e. one of the four Mask3D arms. The report '
+    'split is not looked at for the decision.')
 
 
-def parse_args() -> argparse.Namespace:
+def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    parser.add_argument('--work-dir', default=osp.join(REPO, 'work_dirs/compare'))
-    parser.add_argument('--data-root', default=osp.join(REPO, 'data/synthetic_scannet'))
+    parser.add_argument('--preset', choices=sorted(PRESETS),
+                        help='what a table of docs/results.md was made with (module docstring)')
+    parser.add_argument('--work-dir', help='default: work_dirs/compare, or '
+                        'work_dirs/compare_independent-materials for --materials independent')
+    parser.add_argument('--task', choices=sorted(TASKS),
+                        help="fine-tuning task: 'seg' (default) or 'depth'")
+    parser.add_argument('--materials', choices=('class', 'independent'),
+                        help="generator option of the data ('class', default: each class has "
+                        "its own palette; 'independent': materials drawn whatever the class)")
+    parser.add_argument('--data-root', help='training set, its val scenes the selection '
+                        'split (default: data/synthetic_scannet[_independent-materials])')
+    parser.add_argument('--report-data-root',
+                        help='report split, all scenes in scannetv2_val.txt (default: '
+                        'DATA_ROOT + "_report")')
     parser.add_argument('--num-scenes', type=int, default=8,
                         help='scenes to generate when the data root is absent')
     parser.add_argument('--frames-per-scene', type=int, default=40)
-    parser.add_argument('--arms', nargs='+', choices=ARMS, default=list(ARMS[:3]),
+    parser.add_argument('--report-scenes', type=int, default=8,
+                        help='scenes of the report split when it is generated (seed 1)')
+    parser.add_argument('--report-frames', type=int, default=10,
+                        help='frames per report scene when it is generated')
+    parser.add_argument('--arms', nargs='+', choices=ARMS,
                         help='scratch, mae, mask3d (default), and with twice the pre-training '
                         'compute: mae2x, mae+mask3d (Mask3D from the MAE export)')
-    parser.add_argument('--seeds', nargs='+', type=int, default=[0, 1, 2],
-                        help='fine-tuning seeds (pre-training runs once, seed 0)')
+    parser.add_argument('--seeds', nargs='+', type=int,
+                        help='fine-tuning seeds (default 0-4; pre-training runs once, seed 0)')
+    parser.add_argument('--pairs', nargs='+', metavar='ARM:BASE',
+                        help='paired comparisons to report (default: every arm vs scratch, '
+                        'mask3d vs mae)')
     parser.add_argument('--pretrain-epochs', type=int, default=50,
                         help='pre-training epochs of every pre-training arm (50 = 750 '
                         'iterations of batch 16 on the default 8 x 40 frames)')
     parser.add_argument('--finetune-iters', type=int, default=400)
     parser.add_argument('--val-points', type=int, default=4,
                         help='validations per fine-tuning run (the learning curve)')
+    parser.add_argument('--val-frame-skip', type=int, default=1,
+                        help='every k-th frame of the selection scenes (1: all)')
     parser.add_argument('--scratch-layer-decay', type=float, default=1.0,
                         help='layer-wise lr decay of the scratch arm (pre-trained arms keep '
                         "the config's 0.65: early layers of a random ViT need the full lr)")
-    parser.add_argument('--variant', nargs='+', action='append', default=[],
+    parser.add_argument('--variant', nargs='+', action='append', default=None,
                         metavar=('NAME', 'KEY=VALUE'),
                         help='an extra arm "mask3d-NAME": the Mask3D arm pre-trained with '
                         'these --cfg-options (e.g. --variant log model.head.norm_target=log); '
                         'repeat for more')
     parser.add_argument('--dry-run', action='store_true',
                         help='print the commands without running them')
-    return parser.parse_args()
+    args = parser.parse_args(argv)
+    preset = PRESETS.get(args.preset, {})
+    for key, default in DEFAULTS.items():
+        if getattr(args, key, None) is None:
+            setattr(args, key, preset.get(key, default))
+    suffix = '' if args.materials == 'class' else '_independent-materials'
+    args.work_dir = osp.abspath(args.work_dir or osp.join(REPO, 'work_dirs', 'compare' + suffix))
+    args.data_root = osp.abspath(args.data_root or osp.join(REPO, 'data',
+                                                             'synthetic_scannet' + suffix))
+    args.report_data_root = osp.abspath(args.report_data_root or
+                                        osp.normpath(args.data_root) + '_report')
+    return args
 
 
 class Commands:
-    """Runs tools with the current interpreter, echoes and records every command."""
+    """Runs tools with the current interpreter; echoes and records every command, and the
+    wall time of each in ``WORK_DIR/timings.json`` (so a resumed comparison still counts the
+    time of runs it does not run again)."""
 
-    def __init__(self, dry_run: bool) -> None:
+    def __init__(self, dry_run: bool, work_dir: str) -> None:
         self.dry_run = dry_run
         self.lines: List[str] = []
+        self.timings_file = osp.join(work_dir, 'timings.json')
+        self.timings: Dict[str, float] = {}
+        if osp.isfile(self.timings_file):
+            with open(self.timings_file) as f:
+                self.timings = json.load(f)
 
     def run(self, *args: str, done: bool = False) -> None:
         """Record the command; run it unless ``done`` (its result exists) or a dry run."""
@@ -99,8 +184,24 @@ class Commands:
             print(f'(done, not run again) $ python {shown}', flush=True)
         else:
             print('$ python ' + shown, flush=True)
-        if not (self.dry_run or done):
-            subprocess.run([sys.executable, *args], cwd=REPO, check=True)
+        if self.dry_run or done:
+            return
+        start = time.time()
+        subprocess.run([sys.executable, *args], cwd=REPO, check=True)
+        elapsed = time.time() - start
+        os.makedirs(osp.dirname(self.timings_file), exist_ok=True)
+        if osp.isfile(self.timings_file):  # another comparison may share the work dir
+            with open(self.timings_file) as f:
+                self.timings.update(json.load(f))
+        self.timings[self.lines[-1]] = elapsed
+        tmp = f'{self.timings_file}.{os.getpid()}.tmp'
+        with open(tmp, 'w') as f:
+            json.dump(self.timings, f, indent=1)
+        os.replace(tmp, self.timings_file)
+
+    def minutes(self, kind: str) -> float:
+        """Recorded wall time (min) of this invocation's commands whose line holds ``kind``."""
+        return sum(self.timings.get(line, 0.0) for line in self.lines if kind in line) / 60
 
 
 def data_options(data_root: str, splits: Sequence[str]) -> List[str]:
@@ -148,9 +249,12 @@ def pretrain(cmds: Commands, arm: str, args: argparse.Namespace,
 
 def finetune(cmds: Commands, arm: str, seed: int, encoder: Optional[str],
              args: argparse.Namespace) -> str:
-    """Fine-tune UperNet from ``encoder`` (None: random init); the run's work dir."""
+    """Fine-tune from ``encoder`` (None: random init), validating on the selection split,
+    then test the final checkpoint on the report split; the run's work dir."""
     iters = args.finetune_iters
-    work_dir = osp.join(args.work_dir, 'finetune', f'{arm}_seed{seed}')
+    task = TASKS[args.task]
+    config = osp.join(REPO, task['config'])
+    work_dir = osp.join(args.work_dir, task['dirname'], f'{arm}_seed{seed}')
     val_interval = max(1, iters // max(1, args.val_points))
     warmup = min(20, max(1, iters // 10))  # the config's linear warm-up, then poly decay
     options = [
@@ -158,28 +262,45 @@ def finetune(cmds: Commands, arm: str, seed: int, encoder: Optional[str],
         f'train_cfg.val_interval={val_interval}', f'param_scheduler.0.end={warmup}',
         f'param_scheduler.1.begin={warmup}', f'param_scheduler.1.end={iters}',
         f'default_hooks.checkpoint.interval={iters}',
-        *data_options(args.data_root, ('train', 'val', 'test'))
+        *data_options(args.data_root, ('train', 'val')),
+        f'val_dataloader.dataset.frame_skip={args.val_frame_skip}',
     ]
     if encoder is None:
         options += ['model.backbone.init_cfg=None',
                     f'optim_wrapper.paramwise_cfg.layer_decay_rate={args.scratch_layer_decay}']
     else:
         options.append(f'model.backbone.init_cfg.checkpoint={encoder}')
-    cmds.run(osp.join(TOOLS, 'train.py'), osp.join(REPO, SEG_CONFIG), '--work-dir', work_dir,
-             '--resume',
-             '--cfg-options', *options,
-             done=osp.isfile(osp.join(work_dir, f'iter_{iters}.pth')))
+    last = osp.join(work_dir, f'iter_{iters}.pth')
+    cmds.run(osp.join(TOOLS, 'train.py'), config, '--work-dir', work_dir, '--resume',
+             '--cfg-options', *options, done=osp.isfile(last))
+    report = osp.join(work_dir, 'report_metrics.json')
+    cmds.run(osp.join(TOOLS, 'test.py'), config, last, '--work-dir',
+             osp.join(work_dir, 'report'), '--out', report, '--force', '--cfg-options',
+             'model.backbone.init_cfg=None', *data_options(args.report_data_root, ('test', )),
+             'test_dataloader.dataset.frame_skip=1',
+             done=osp.isfile(report) and osp.isfile(last)
+             and osp.getmtime(report) >= osp.getmtime(last))
     return work_dir
 
 
-def curves(work_dir: str) -> Dict[str, list]:
-    """Validation mIoU per iteration and the training loss of one fine-tuning run."""
+def curves(work_dir: str, metric: str = 'mIoU') -> Dict[str, list]:
+    """Validation ``metric`` per iteration and the training loss of one fine-tuning run."""
     records = read_scalars(work_dir)
-    val = [(r['step'], r['mIoU']) for r in records if 'mIoU' in r]
+    val = [(r['step'], r[metric]) for r in records if metric in r]
     loss = [(r['iter'], r['loss']) for r in records if 'loss' in r and 'iter' in r]
     if not val:
-        raise RuntimeError(f'{work_dir}: no validation mIoU in its scalars.json')
+        raise RuntimeError(f'{work_dir}: no validation {metric} in its scalars.json')
     return dict(val=val, loss=loss)
+
+
+def report_metric(work_dir: str, metric: str = 'mIoU') -> float:
+    """``metric`` of the report-split test of one fine-tuning run."""
+    path = osp.join(work_dir, 'report_metrics.json')
+    with open(path) as f:
+        metrics = json.load(f)
+    if metric not in metrics:
+        raise RuntimeError(f'{path}: no {metric} (has {sorted(metrics)})')
+    return float(metrics[metric])
 
 
 def _mean_std(values: Sequence[float]) -> tuple:
@@ -187,26 +308,46 @@ def _mean_std(values: Sequence[float]) -> tuple:
     return float(values.mean()), float(values.std(ddof=1)) if len(values) > 1 else float('nan')
 
 
-def summarize(runs: Dict[str, Dict[int, Dict[str, list]]]) -> Dict[str, dict]:
-    """Final mIoU per seed, mean and sample std per arm; with a scratch arm, the mean and std
-    of the paired difference to it (same seed: same head init and data order)."""
-    out = {}
-    for arm, seeds in runs.items():
-        final = {seed: c['val'][-1][1] for seed, c in sorted(seeds.items())}
-        mean, std = _mean_std(list(final.values()))
-        out[arm] = dict(final=final, mean=mean, std=std)
-    if 'scratch' in out:
-        base = out['scratch']['final']
-        for arm, v in out.items():
-            common = [s for s in v['final'] if s in base]
-            if arm != 'scratch' and common:
-                v['gain_mean'], v['gain_std'] = _mean_std(
-                    [v['final'][s] - base[s] for s in common])
-    return out
+def summarize(finals: Dict[str, Dict[int, float]], pairs: Sequence[str]) -> dict:
+    """Per arm the metric per seed, its mean and sample std; per pair 'A:B' present, the
+    paired difference A - B (:func:`paired_difference`)."""
+    arms = {}
+    for arm, per_seed in finals.items():
+        mean, std = _mean_std(list(per_seed.values()))
+        arms[arm] = dict(final=dict(sorted(per_seed.items())), mean=mean, std=std)
+    paired = {}
+    for pair in pairs:
+        a, b = pair.split(':')
+        if a in finals and b in finals:
+            paired[pair] = paired_difference(finals[a], finals[b])
+    return dict(arms=arms, pairs=paired)
 
 
-def plot(runs: Dict[str, Dict[int, Dict[str, list]]], out: str) -> None:
-    """Validation mIoU (mean; +- std band for the main arms, dashed lines for Mask3D
+def decide(selection: dict) -> dict:
+    """The preset 'defaults' decision (:data:`DECISION_RULE`) from the selection split."""
+    kept = {}
+    for change in ('complementary', 'standardize'):
+        pair = selection['pairs'].get(f'mask3d-spec+{change}:mask3d-spec')
+        if pair is None:
+            raise RuntimeError(f'the decision needs the arms mask3d-spec+{change} and '
+                               'mask3d-spec (--preset defaults)')
+        kept[change] = bool(pair['low'] > 0)
+    chosen = {(False, False): 'mask3d-spec', (True, False): 'mask3d-spec+complementary',
+              (False, True): 'mask3d-spec+standardize', (True, True): 'mask3d'}
+    return dict(kept=kept, defaults=chosen[kept['complementary'], kept['standardize']])
+
+
+def split_frames(data_root: str, frame_skip: int) -> str:
+    """'N frames of K scenes' of the val split file of ``data_root``."""
+    with open(osp.join(data_root, 'scannetv2_val.txt')) as f:
+        scenes = [s.strip() for s in f if s.strip()]
+    frames = sum(len(sorted(glob.glob(osp.join(data_root, s, 'color', '*.jpg')))[::frame_skip])
+                 for s in scenes)
+    return f'{frames} frames of {len(scenes)} scenes'
+
+
+def plot(runs: Dict[str, Dict[int, Dict[str, list]]], out: str, task: dict) -> None:
+    """Validation metric (mean; +- std band for the main arms, dashed lines for Mask3D
     variants) and the mean smoothed training loss, per arm."""
     import matplotlib
     matplotlib.use('Agg')
@@ -230,8 +371,8 @@ def plot(runs: Dict[str, Dict[int, Dict[str, list]]], out: str) -> None:
         smooth = np.convolve(loss, np.ones(k) / k, mode='valid')
         its = [i for i, _ in next(iter(seeds.values()))['loss']][k - 1:]
         b.plot(its, smooth, **style)
-    a.set(xlabel='fine-tuning iteration', ylabel='validation mIoU (%)',
-          title='UperNet, synthetic ScanNet-20 (mean, +- std band)')
+    a.set(xlabel='fine-tuning iteration', ylabel=f"selection-split {task['metric']}",
+          title=f"{task['title']} (mean, +- std band)")
     b.set(xlabel='fine-tuning iteration', ylabel='training loss', yscale='log',
           title='training loss (mean over seeds, smoothed)')
     fig.legend(loc='center right', fontsize='small')
@@ -240,42 +381,73 @@ def plot(runs: Dict[str, Dict[int, Dict[str, list]]], out: str) -> None:
     plt.close(fig)
 
 
-def write_report(summary: Dict[str, dict], cmds: Commands, args: argparse.Namespace,
-                 minutes: float) -> str:
-    seeds = sorted({s for v in summary.values() for s in v['final']})
-    lines = [
-        '| pre-training | ' + ' | '.join(f'seed {s}' for s in seeds) +
-        ' | mean +- std | vs no pre-training (paired) |',
-        '|---|' + '---|' * (len(seeds) + 2),
-    ]
-    for arm, v in summary.items():
-        cells = [f"{v['final'][s]:.2f}" if s in v['final'] else '-' for s in seeds]
-        gain = f"{v['gain_mean']:+.2f} +- {v['gain_std']:.2f}" if 'gain_mean' in v else '-'
+def tables(summary: dict, metric: str, higher: bool) -> str:
+    """The per-seed table and the paired-difference table of one split (markdown)."""
+    arms = summary['arms']
+    seeds = sorted({s for v in arms.values() for s in v['final']})
+    lines = ['| pre-training | ' + ' | '.join(f'seed {s}' for s in seeds) + ' | mean +- std |',
+             '|---|' + '---|' * (len(seeds) + 1)]
+    for arm, v in arms.items():
+        cells = [f"{v['final'][s]:.4g}" if s in v['final'] else '-' for s in seeds]
         lines.append(f'| {LABELS[arm]} | ' + ' | '.join(cells) +
-                     f" | {v['mean']:.2f} +- {v['std']:.2f} | {gain} |")
-    table = '\n'.join(lines)
-    report = (f'# Pre-training comparison (tools/analysis_tools/compare_pretraining.py)\n\n'
-              f'mIoU (%) on the synthetic ScanNet-20 validation scenes after '
-              f'{args.finetune_iters} fine-tuning iterations (last validation); pre-training '
-              f'{args.pretrain_epochs} epochs per arm; this invocation took {minutes:.0f} min '
-              f'(complete runs are not run again).\n\n'
-              f'{table}\n\n' +
-              ''.join(f"- Mask3D ({name}): `{' '.join(opts)}`\n" for name, *opts in args.variant) +
-              '\n![learning curves](learning_curves.png)\n\n'
-              '```bash\n' + '\n'.join(cmds.lines) + '\n```\n')
+                     f" | {v['mean']:.4g} +- {v['std']:.2g} |")
+    if summary['pairs']:
+        better = 'higher' if higher else 'lower'
+        lines += ['', f'| paired difference ({metric}, {better} is better) | n | mean | '
+                  '95 % interval | p (paired t) |', '|---|---|---|---|---|']
+        for pair, d in summary['pairs'].items():
+            a, b = pair.split(':')
+            lines.append(f"| {LABELS[a]} - {LABELS[b]} | {d['n']} | {d['mean']:+.3g} | "
+                         f"[{d['low']:+.3g}, {d['high']:+.3g}] | {d['p']:.3g} |")
+    return '\n'.join(lines)
+
+
+def write_report(selection: dict, report: dict, decision: Optional[dict], cmds: Commands,
+                 args: argparse.Namespace, minutes: float) -> str:
+    task = TASKS[args.task]
+    metric, higher = task['metric'], task['higher']
+    text = (f"## Selection split ({split_frames(args.data_root, args.val_frame_skip)} of "
+            f"{osp.relpath(args.data_root, REPO)}, last validation)\n\n"
+            f'{tables(selection, metric, higher)}\n\n'
+            f"## Report split ({split_frames(args.report_data_root, 1)} of "
+            f"{osp.relpath(args.report_data_root, REPO)}, tools/test.py)\n\n"
+            f'{tables(report, metric, higher)}\n')
+    if decision is not None:
+        kept = ', '.join(f"{c}: {'kept' if k else 'dropped'}"
+                         for c, k in decision['kept'].items())
+        text = (f'{DECISION_RULE}\n\n{text}\n**Decision (selection split)**: {kept}; the '
+                f"defaults are the arm '{LABELS[decision['defaults']]}'.\n")
+    pre, fine, test = (cmds.minutes(k) for k in ('/train.py configs/benchmarks/pretrain',
+                                                 '/train.py configs/benchmarks/',
+                                                 '/test.py'))
+    fine -= pre
+    timing = (f'Compute of these runs (recorded wall time): pre-training {pre:.0f} min, '
+              f'fine-tuning {fine:.0f} min, report tests {test:.0f} min, '
+              f'{pre + fine + test:.0f} min in all; this invocation took {minutes:.0f} min.')
+    title = f"--preset {args.preset}" if args.preset else 'custom'
+    head = (f'# Pre-training comparison ({title}; '
+            'tools/analysis_tools/compare_pretraining.py)\n\n'
+            f"{task['title']}, {metric} after {args.finetune_iters} fine-tuning iterations, "
+            f"seeds {' '.join(map(str, args.seeds))} (fine-tuning: head init and data order; "
+            f'pre-training once, seed 0, {args.pretrain_epochs} epochs per arm), generator '
+            f"materials '{args.materials}'.\n\n{timing}\n\n")
+    body = (head + text + '\n' +
+            ''.join(f"- Mask3D ({name}): `{' '.join(opts)}`\n" for name, *opts in args.variant)
+            + '\n![learning curves](learning_curves.png)\n\n'
+            '```bash\n' + '\n'.join(cmds.lines) + '\n```\n')
     with open(osp.join(args.work_dir, 'results.md'), 'w') as f:
-        f.write(report)
+        f.write(body)
     with open(osp.join(args.work_dir, 'results.json'), 'w') as f:
-        json.dump(dict(summary=summary, commands=cmds.lines, args=vars(args)), f, indent=1)
-    return table
+        json.dump(dict(selection=selection, report=report, decision=decision,
+                       minutes=dict(pretrain=pre, finetune=fine, test=test, invocation=minutes),
+                       commands=cmds.lines, args=vars(args)), f, indent=1)
+    return text + '\n' + timing
 
 
-def main() -> None:
-    args = parse_args()
-    args.work_dir = osp.abspath(args.work_dir)
-    args.data_root = osp.abspath(args.data_root)
+def main(argv: Optional[Sequence[str]] = None) -> None:
+    args = parse_args(argv)
     start = time.time()
-    cmds = Commands(args.dry_run)
+    cmds = Commands(args.dry_run, args.work_dir)
     arms = [a for a in ARMS if a in args.arms]
     if 'mae+mask3d' in arms and 'mae' not in arms:
         raise SystemExit('--arms mae+mask3d starts from the export of the mae arm: add mae')
@@ -287,30 +459,45 @@ def main() -> None:
         variants[arm] = options
         arms.append(arm)
         LABELS[arm] = f'Mask3D ({name})'
-    print(f'==== data: {args.data_root}', flush=True)
+    pairs = args.pairs or ([f'{a}:scratch' for a in arms if a != 'scratch' and 'scratch' in arms]
+                           + ['mask3d:mae'] * ('mask3d' in arms and 'mae' in arms))
+    for pair in pairs:
+        if pair.count(':') != 1 or not set(pair.split(':')) <= set(arms):
+            raise SystemExit(f'--pairs {pair}: give ARM:BASE of two arms of {arms}')
+    print(f'==== data: {args.data_root} (selection), {args.report_data_root} (report)', flush=True)
     if not args.dry_run:
-        ensure_data(REPO, args.data_root, args.num_scenes, args.frames_per_scene)
+        materials = ('--materials', args.materials)
+        ensure_data(REPO, args.data_root, args.num_scenes, args.frames_per_scene, *materials)
+        ensure_data(REPO, args.report_data_root, args.report_scenes, args.report_frames,
+                    '--seed', '1', '--val-fraction', '1', *materials)
     encoders = {'scratch': None}
     for arm in arms:
         if arm != 'scratch':
             print(f'\n==== pre-training: {LABELS[arm]}', flush=True)
             encoders[arm] = pretrain(cmds, arm, args, variants.get(arm, ()))
+    task = TASKS[args.task]
     runs: Dict[str, Dict[int, Dict[str, list]]] = {arm: {} for arm in arms}
+    report: Dict[str, Dict[int, float]] = {arm: {} for arm in arms}
     total, done = len(arms) * len(args.seeds), 0
     for seed in args.seeds:  # seeds outermost: an early stop still compares all arms
         for arm in arms:
             done += 1
-            print(f'\n==== fine-tuning {done}/{total}: {LABELS[arm]}, seed {seed} '
+            print(f'\n==== fine-tuning {done}/{total} ({args.task}): {LABELS[arm]}, seed {seed} '
                   f'({(time.time() - start) / 60:.1f} min so far)', flush=True)
             work_dir = finetune(cmds, arm, seed, encoders[arm], args)
             if not args.dry_run:
-                runs[arm][seed] = curves(work_dir)
+                runs[arm][seed] = curves(work_dir, task['metric'])
+                report[arm][seed] = report_metric(work_dir, task['metric'])
     if args.dry_run:
         return
+    selection = summarize({a: {s: c['val'][-1][1] for s, c in r.items()}
+                           for a, r in runs.items()}, pairs)
+    reported = summarize(report, pairs)
+    decision = decide(selection) if args.decide else None
     os.makedirs(args.work_dir, exist_ok=True)
-    plot(runs, osp.join(args.work_dir, 'learning_curves.png'))
-    table = write_report(summarize(runs), cmds, args, (time.time() - start) / 60)
-    print(f'\n==== result ({(time.time() - start) / 60:.1f} min)\n{table}\n'
+    plot(runs, osp.join(args.work_dir, 'learning_curves.png'), task)
+    text = write_report(selection, reported, decision, cmds, args, (time.time() - start) / 60)
+    print(f'\n==== result ({(time.time() - start) / 60:.1f} min)\n{text}\n'
           f"report: {osp.join(args.work_dir, 'results.md')}\n"
           f"curves: {osp.join(args.work_dir, 'learning_curves.png')}")
 

@@ -50,7 +50,12 @@ def parse_args() -> argparse.Namespace:
         help='frame i is named i * frame_step (25 mimics scannet_frames_25k)')
     parser.add_argument('--workers', type=int, default=1, help='processes (one scene each)')
     parser.add_argument('--val-fraction', type=float, default=0.25,
-                        help='share of scenes listed in scannetv2_val.txt (the rest: train)')
+                        help='share of scenes listed in scannetv2_val.txt (the rest: train); '
+                        '1: all (a held-out set)')
+    parser.add_argument(
+        '--materials', choices=('class', 'independent'), default='class',
+        help="'class': each class has its own palette, so colour can name it (default); "
+        "'independent': the same scenes with materials drawn whatever the class")
     parser.add_argument('--overwrite', action='store_true',
                         help='replace an existing set written by this tool')
     return parser.parse_args()
@@ -69,7 +74,8 @@ def main() -> None:
         progress=lambda _: bar.update(), num_scenes=args.num_scenes,
         frames_per_scene=args.frames_per_scene, height=args.height, width=args.width,
         color_size=color_size, seed=args.seed, frame_step=args.frame_step,
-        workers=args.workers, color_camera=args.color_camera, layout=args.layout)
+        workers=args.workers, color_camera=args.color_camera, layout=args.layout,
+        materials=args.materials)
     elapsed = time.perf_counter() - start
     frames = len(scene_dirs) * args.frames_per_scene
     color = color_size or (
