@@ -97,6 +97,7 @@ def test_presets_expand_to_their_tables(tmp_path):
     assert materials.work_dir == osp.join(REPO, 'work_dirs', 'compare_independent-materials')
     depth = module.parse_args(['--preset', 'depth', '--seeds', '7'])  # explicit options win
     assert depth.task == 'depth' and depth.seeds == [7]
+    assert depth.finetune_iters == 200 and defaults.finetune_iters == 400
     assert depth.work_dir == defaults.work_dir  # re-uses the pre-training runs of 'defaults'
 
     out = subprocess.run([sys.executable, SCRIPT, '--preset', 'depth', '--dry-run',

@@ -3,7 +3,7 @@ MMPretrain's MAE and from Mask3D, pre-trained with equal compute on the same fra
 
     python tools/analysis_tools/compare_pretraining.py --preset defaults   # ~2.5 h, 2 cores
     python tools/analysis_tools/compare_pretraining.py --preset materials  # ~1.2 h
-    python tools/analysis_tools/compare_pretraining.py --preset depth      # ~1 h
+    python tools/analysis_tools/compare_pretraining.py --preset depth      # ~40 min
     python tools/analysis_tools/compare_pretraining.py [--work-dir DIR] [--seeds 0 1 2 3 4]
         [--arms scratch mae mask3d [mae2x mae+mask3d]] [--task seg|depth]
         [--materials class|independent] [--variant NAME KEY=VALUE ...]
@@ -86,10 +86,11 @@ PRESETS = {
     'materials': dict(arms=['scratch', 'mae', 'mask3d'], materials='independent',
                       pairs=MAIN_PAIRS),
     # monocular depth estimation from the pre-training runs of 'defaults'
-    'depth': dict(arms=['scratch', 'mae', 'mask3d'], task='depth', pairs=MAIN_PAIRS),
+    'depth': dict(arms=['scratch', 'mae', 'mask3d'], task='depth', pairs=MAIN_PAIRS,
+                  finetune_iters=200),  # the tiny depth config's own schedule
 }
 DEFAULTS = dict(arms=list(ARMS[:3]), variant=[], task='seg', materials='class',
-                seeds=[0, 1, 2, 3, 4], pairs=None, decide=False)
+                seeds=[0, 1, 2, 3, 4], pairs=None, decide=False, finetune_iters=400)
 DECISION_RULE = (
     'Decision rule, fixed before the runs: a change to the spec setting (complementary masks; '
     'the standardised target) is kept only if, on the selection split, its paired mean '
@@ -132,7 +133,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument('--pretrain-epochs', type=int, default=50,
                         help='pre-training epochs of every pre-training arm (50 = 750 '
                         'iterations of batch 16 on the default 8 x 40 frames)')
-    parser.add_argument('--finetune-iters', type=int, default=400)
+    parser.add_argument('--finetune-iters', type=int,
+                        help='fine-tuning iterations (default 400; --preset depth: 200)')
     parser.add_argument('--val-points', type=int, default=4,
                         help='validations per fine-tuning run (the learning curve)')
     parser.add_argument('--val-frame-skip', type=int, default=1,
