@@ -77,7 +77,9 @@ NOT_RUN: Dict[str, str] = {
     r'bash tools/install\.sh && \.venv/bin/python -m pytest tests\s*(#.*)?':
         'the test suite itself: .ci/run runs it (test_ci_runs_the_readme_test_command)',
     r'.*tools/analysis_tools/compare_pretraining\.py(?!.*--dry-run).*':
-        'a 23-minute study; its commands run in tests/test_tools/test_compare_pretraining.py',
+        'a 40-150 minute study; the same script runs at a small size in '
+        'tests/test_tools/test_compare_pretraining.py (its presets: '
+        'test_presets_expand_to_their_tables)',
     r'.*TORCH_INDEX_URL=https://download\.pytorch\.org.*':
         'a CUDA install (network + GPU); the CPU install is what CI runs',
     r'.*tools/analysis_tools/benchmark_mask3d_vs_mae\.py.*--batch 8 --img-size 224.*':

@@ -211,8 +211,10 @@ def test_depth_task_reports_abs_rel(split_data, tmp_path):
          '--finetune-iters', '2', '--val-points', '1'],
         cwd=str(tmp_path), capture_output=True, text=True)
     assert out.returncode == 0, (out.stdout + out.stderr)[-4000:]
-    with open(work_dir / 'results.json') as f:
+    assert not (work_dir / 'results.json').exists()  # beside a 'seg' comparison's outputs
+    with open(work_dir / 'results_depth.json') as f:
         results = json.load(f)
+    assert osp.getsize(work_dir / 'learning_curves_depth.png') > 10_000
     run_dir = work_dir / 'finetune_depth' / 'scratch_seed0'
     with open(run_dir / 'report_metrics.json') as f:
         tested = json.load(f)
@@ -220,4 +222,4 @@ def test_depth_task_reports_abs_rel(split_data, tmp_path):
     assert 0 < tested['abs_rel'] < 10 and 0 <= tested['d1'] <= 1
     assert results['selection']['arms']['scratch']['final']['0'] == pytest.approx(
         load_script().curves(str(run_dir), 'abs_rel')['val'][-1][1])
-    assert 'abs_rel, lower is better' not in (work_dir / 'results.md').read_text()  # no pairs
+    assert 'abs_rel, lower is better' not in (work_dir / 'results_depth.md').read_text()

@@ -25,7 +25,8 @@ MMPretrain's MAE and from Mask3D, pre-trained with equal compute on the same fra
 5. writes ``results.md`` (the metric per seed, mean +- std, paired differences with their
    95 % t interval and paired t-test p-value on both splits, the decision of a preset with a
    decision rule, the compute time, the exact commands), ``results.json`` and
-   ``learning_curves.png`` in the work dir, and prints the tables.
+   ``learning_curves.png`` in the work dir (``--task depth``: ``results_depth.*`` and
+   ``learning_curves_depth.png``, beside those of segmentation), and prints the tables.
 
 ``--preset`` fills in what a table of docs/results.md was made with (arms, variants, task,
 data, seeds, pairs); options given explicitly win. Runs whose outputs exist are not run again
@@ -58,11 +59,12 @@ PRETRAIN_CONFIGS = {
 }
 TASKS = {  # fine-tuning config, the metric compared (last validation / the report test)
     'seg': dict(config='configs/benchmarks/mmseg/upernet_vit-tiny_synthetic-scannet20.py',
-                metric='mIoU', higher=True, title='UperNet, synthetic ScanNet-20',
-                dirname='finetune'),
+                metric='mIoU', higher=True, digits=2, title='UperNet, synthetic ScanNet-20',
+                dirname='finetune', outputs=''),
     'depth': dict(config='configs/benchmarks/depth/upernet-depth_vit-tiny_synthetic-scannet.py',
-                  metric='abs_rel', higher=False, title='UperNet depth, synthetic ScanNet',
-                  dirname='finetune_depth'),
+                  metric='abs_rel', higher=False, digits=4,
+                  title='UperNet depth, synthetic ScanNet',
+                  dirname='finetune_depth', outputs='_depth'),  # beside 'seg' outputs
 }
 ARMS = ('scratch', 'mae', 'mask3d', 'mae2x', 'mae+mask3d')
 LABELS = {'scratch': 'no pre-training', 'mae': 'MMPretrain MAE (RGB)',
@@ -174,13 +176,11 @@ class Commands:
         self.timings_file = osp.join(work_dir, 'timings.json')
         self.timings: Dict[str, float] = {}
         if osp.isfile(self.timings_file):
-            with open(self.timings_file) as f:
-                self.timings = json.load(f)
+            self.timings = self._read_timings()
 
     def run(self, *args: str, done: bool = False) -> None:
         """Record the command; run it unless ``done`` (its result exists) or a dry run."""
-        shown = ' '.join(shlex.quote(osp.relpath(a, REPO) if a.startswith(REPO + os.sep) else a)
-                         for a in args)
+        shown = ' '.join(shlex.quote(a.replace(REPO + os.sep, '')) for a in args)  # from REPO
         self.lines.append('python ' + shown)
         if done:
             print(f'(done, not run again) $ python {shown}', flush=True)
@@ -193,13 +193,16 @@ class Commands:
         elapsed = time.time() - start
         os.makedirs(osp.dirname(self.timings_file), exist_ok=True)
         if osp.isfile(self.timings_file):  # another comparison may share the work dir
-            with open(self.timings_file) as f:
-                self.timings.update(json.load(f))
+            self.timings.update(self._read_timings())
         self.timings[self.lines[-1]] = elapsed
         tmp = f'{self.timings_file}.{os.getpid()}.tmp'
         with open(tmp, 'w') as f:
             json.dump(self.timings, f, indent=1)
         os.replace(tmp, self.timings_file)
+
+    def _read_timings(self) -> Dict[str, float]:
+        with open(self.timings_file) as f:  # command lines relative to the repository
+            return {k.replace(REPO + os.sep, ''): v for k, v in json.load(f).items()}
 
     def minutes(self, kind: str) -> float:
         """Recorded wall time (min) of this invocation's commands whose line holds ``kind``."""
@@ -383,37 +386,39 @@ def plot(runs: Dict[str, Dict[int, Dict[str, list]]], out: str, task: dict) -> N
     plt.close(fig)
 
 
-def tables(summary: dict, metric: str, higher: bool) -> str:
-    """The per-seed table and the paired-difference table of one split (markdown)."""
+def tables(summary: dict, metric: str, higher: bool, digits: int = 2) -> str:
+    """The per-seed table and the paired-difference table of one split (markdown), values
+    with ``digits`` decimals."""
     arms = summary['arms']
+    d = digits
     seeds = sorted({s for v in arms.values() for s in v['final']})
     lines = ['| pre-training | ' + ' | '.join(f'seed {s}' for s in seeds) + ' | mean +- std |',
              '|---|' + '---|' * (len(seeds) + 1)]
     for arm, v in arms.items():
-        cells = [f"{v['final'][s]:.4g}" if s in v['final'] else '-' for s in seeds]
+        cells = [f"{v['final'][s]:.{d}f}" if s in v['final'] else '-' for s in seeds]
         lines.append(f'| {LABELS[arm]} | ' + ' | '.join(cells) +
-                     f" | {v['mean']:.4g} +- {v['std']:.2g} |")
+                     f" | {v['mean']:.{d}f} +- {v['std']:.{d}f} |")
     if summary['pairs']:
         better = 'higher' if higher else 'lower'
         lines += ['', f'| paired difference ({metric}, {better} is better) | n | mean | '
                   '95 % interval | p (paired t) |', '|---|---|---|---|---|']
-        for pair, d in summary['pairs'].items():
+        for pair, x in summary['pairs'].items():
             a, b = pair.split(':')
-            lines.append(f"| {LABELS[a]} - {LABELS[b]} | {d['n']} | {d['mean']:+.3g} | "
-                         f"[{d['low']:+.3g}, {d['high']:+.3g}] | {d['p']:.3g} |")
+            lines.append(f"| {LABELS[a]} - {LABELS[b]} | {x['n']} | {x['mean']:+.{d}f} | "
+                         f"[{x['low']:+.{d}f}, {x['high']:+.{d}f}] | {x['p']:.2g} |")
     return '\n'.join(lines)
 
 
 def write_report(selection: dict, report: dict, decision: Optional[dict], cmds: Commands,
                  args: argparse.Namespace, minutes: float) -> str:
     task = TASKS[args.task]
-    metric, higher = task['metric'], task['higher']
+    metric, higher, digits = task['metric'], task['higher'], task['digits']
     text = (f"## Selection split ({split_frames(args.data_root, args.val_frame_skip)} of "
             f"{osp.relpath(args.data_root, REPO)}, last validation)\n\n"
-            f'{tables(selection, metric, higher)}\n\n'
+            f'{tables(selection, metric, higher, digits)}\n\n'
             f"## Report split ({split_frames(args.report_data_root, 1)} of "
             f"{osp.relpath(args.report_data_root, REPO)}, tools/test.py)\n\n"
-            f'{tables(report, metric, higher)}\n')
+            f'{tables(report, metric, higher, digits)}\n')
     if decision is not None:
         kept = ', '.join(f"{c}: {'kept' if k else 'dropped'}"
                          for c, k in decision['kept'].items())
@@ -435,11 +440,11 @@ def write_report(selection: dict, report: dict, decision: Optional[dict], cmds: 
             f"materials '{args.materials}'.\n\n{timing}\n\n")
     body = (head + text + '\n' +
             ''.join(f"- Mask3D ({name}): `{' '.join(opts)}`\n" for name, *opts in args.variant)
-            + '\n![learning curves](learning_curves.png)\n\n'
+            + f"\n![learning curves](learning_curves{task['outputs']}.png)\n\n"
             '```bash\n' + '\n'.join(cmds.lines) + '\n```\n')
-    with open(osp.join(args.work_dir, 'results.md'), 'w') as f:
+    with open(osp.join(args.work_dir, f"results{task['outputs']}.md"), 'w') as f:
         f.write(body)
-    with open(osp.join(args.work_dir, 'results.json'), 'w') as f:
+    with open(osp.join(args.work_dir, f"results{task['outputs']}.json"), 'w') as f:
         json.dump(dict(selection=selection, report=report, decision=decision,
                        minutes=dict(pretrain=pre, finetune=fine, test=test, invocation=minutes),
                        commands=cmds.lines, args=vars(args)), f, indent=1)
@@ -497,11 +502,12 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     reported = summarize(report, pairs)
     decision = decide(selection) if args.decide else None
     os.makedirs(args.work_dir, exist_ok=True)
-    plot(runs, osp.join(args.work_dir, 'learning_curves.png'), task)
+    curves_png = osp.join(args.work_dir, f"learning_curves{task['outputs']}.png")
+    plot(runs, curves_png, task)
     text = write_report(selection, reported, decision, cmds, args, (time.time() - start) / 60)
     print(f'\n==== result ({(time.time() - start) / 60:.1f} min)\n{text}\n'
-          f"report: {osp.join(args.work_dir, 'results.md')}\n"
-          f"curves: {osp.join(args.work_dir, 'learning_curves.png')}")
+          f"report: {osp.join(args.work_dir, 'results' + task['outputs'] + '.md')}\n"
+          f'curves: {curves_png}')
 
 
 if __name__ == '__main__':
