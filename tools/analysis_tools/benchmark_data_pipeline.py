@@ -132,10 +132,15 @@ def build_pipeline(cfg) -> list:
         return [TRANSFORMS.build(t) for t in cfg.train_dataloader.dataset.pipeline]
 
 
+def read_depth(path: str) -> np.ndarray:
+    """The depth file's values: ``numpy.load`` of a ``.npy`` (pre-converted frames), else
+    ``cv2.imread(..., IMREAD_UNCHANGED)``."""
+    return np.load(path) if path.endswith('.npy') else cv2.imread(path, cv2.IMREAD_UNCHANGED)
+
+
 def raw_decode(info: dict) -> None:
     img = cv2.imread(info['img_path'], cv2.IMREAD_COLOR)
-    path = info['depth_path']
-    dep = np.load(path) if path.endswith('.npy') else cv2.imread(path, cv2.IMREAD_UNCHANGED)
+    dep = read_depth(info['depth_path'])
     assert img is not None and dep is not None, (info['img_path'], info['depth_path'])
 
 
@@ -263,7 +268,7 @@ def main(argv=None) -> dict:
     cfg = load_config(args.config, args.data_root)
     info = build_dataset(cfg, pipeline=False).get_data_info(0)
     img0 = cv2.imread(info['img_path'])
-    dep0 = cv2.imread(info['depth_path'], cv2.IMREAD_UNCHANGED)
+    dep0 = read_depth(info['depth_path'])
     print(f'{args.data_root}: colour {img0.shape[1]}x{img0.shape[0]}, depth '
           f'{dep0.shape[1]}x{dep0.shape[0]} {dep0.dtype}; pipeline of {args.config}; '
           f'cv2 {cv2.__version__}')

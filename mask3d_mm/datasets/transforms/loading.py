@@ -211,8 +211,9 @@ class LoadDepthFromFile(BaseTransform):
                              "it to .npy float metres with encoding='float_m')")
         return depth
 
-    def _read(self, filename: str) -> np.ndarray:
-        """Read the raw depth values (HxW, file dtype) and validate their format."""
+    def read_raw(self, filename: str) -> np.ndarray:
+        """Read the file's depth values as stored (HxW, file dtype, before the encoding's
+        decoding) and validate their format (the errors of the class docstring)."""
         try:
             data = fileio.get(filename, backend_args=self.backend_args)
         except FileNotFoundError as e:
@@ -305,7 +306,7 @@ class LoadDepthFromFile(BaseTransform):
             dict: with ``depth`` (HxW float32 metres) and ``depth_shape``.
         """
         filename = results['depth_path']
-        raw = self._read(filename)
+        raw = self.read_raw(filename)
         self._check_aspect_ratio(results, raw, filename)
 
         check = self.on_implausible != 'ignore'

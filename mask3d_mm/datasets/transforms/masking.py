@@ -1,4 +1,5 @@
 """Patch masks for RGB-D masked pre-training."""
+import os.path as osp
 import zlib
 from typing import Optional, Tuple
 
@@ -31,8 +32,10 @@ class RGBDMaskGenerator(BaseTransform):
 
     Randomness: with ``seed=None`` the global ``np.random`` state is used (seeded per worker
     by MMEngine, like every other random transform): training. With a ``seed`` the masks are a
-    function of ``(seed, img_path)`` (or ``sample_idx``): every validation sees the same masks
-    for the same frame, whatever the worker count, order or persistent workers.
+    function of ``seed`` and the frame (the last three parts of ``img_path`` without its
+    suffix, e.g. ``scene0000_00/color/000000``; or ``sample_idx``): every validation sees the
+    same masks for the same frame, whatever the worker count, order, persistent workers, where
+    the data root lies, or whether the frames were pre-converted.
 
     Required Keys:
 
@@ -87,7 +90,11 @@ class RGBDMaskGenerator(BaseTransform):
         """A generator keyed by (seed, sample) when seeded, else None (global np.random)."""
         if self.seed is None:
             return None
-        key = str(results.get('img_path', results.get('sample_idx', '')))
+        path = results.get('img_path')
+        if path is None:
+            key = str(results.get('sample_idx', ''))
+        else:  # the frame, not where its root lies: scene/color/frame, suffix dropped
+            key = '/'.join(osp.splitext(str(path).replace('\\', '/'))[0].split('/')[-3:])
         return np.random.default_rng([self.seed, zlib.crc32(key.encode())])
 
     # -- helpers ----------------------------------------------------------------------------
