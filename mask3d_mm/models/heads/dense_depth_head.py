@@ -15,15 +15,47 @@ __all__ = ['DenseDepthHead', 'truncated_mean_std']
 NORM_TARGETS = ('metric', 'log', 'standardize')
 
 
+class _KSmallest:
+    """The ``k`` smallest of each row of ``vals`` (B, K), exactly with ties, without a sort:
+    with v the k-th smallest value they are the values below v plus ``k - #(values < v)``
+    copies of v. v is one ``kthvalue`` at a fixed rank (each row prefixed with ``K - k``
+    entries of -inf and k of +inf), so nothing waits on the host.
+
+    Args:
+        vals (torch.Tensor): (B, K) float32, in any order.
+        k (torch.Tensor): (B,) int64 in [0, K].
+    """
+
+    def __init__(self, vals: torch.Tensor, k: torch.Tensor) -> None:
+        K = vals.shape[1]
+        inf = vals.new_tensor(float('inf'))
+        pad = torch.where(torch.arange(K, device=vals.device)[None] < (K - k)[:, None], -inf,
+                          inf)
+        self.v = torch.kthvalue(torch.cat([pad, vals], dim=1), K, dim=1).values[:, None]
+        self.vals = vals
+        self.below = vals < self.v
+        self.rest = (k - self.below.sum(1)).double()
+        self.some = k > 0  # k = 0: v = -inf, nothing to add
+
+    def sum(self, c: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """(B,) float64 sum of the k smallest values, or of their ``(v - c)^2`` (c: (B, 1))."""
+        vals, v = (self.vals, self.v) if c is None else ((self.vals - c).square(),
+                                                         (self.v - c).square())
+        s = (torch.where(self.below, vals, vals.new_zeros(())).sum(1, dtype=torch.float64)
+             + self.rest * v[:, 0].double())
+        return torch.where(self.some, s, s.new_zeros(()))
+
+
 def truncated_mean_std(depth: torch.Tensor, valid: torch.Tensor,
                        trunc_ratio: float) -> Tuple[torch.Tensor, torch.Tensor]:
     """Per-sample mean and (biased) std of the valid values between truncation quantiles.
 
     For a sample with n valid values sorted ascending, k = floor(n * trunc_ratio) are cut at
     each end and the statistics are those of the n - 2k values left (MultiMAE). Batched, with
-    no host sync and no full sort: ``topk`` takes the K = floor(L * trunc_ratio) >= k smallest
-    and largest values of each row (sorted), and the sums over the kept values are those over
-    all valid values minus those over the k smallest and the k largest (float64 sums).
+    no host sync and no sort: two unsorted ``topk`` selections take the K = floor(L *
+    trunc_ratio) >= k smallest and largest values of each row, and the sums over the kept
+    values are those over all valid values minus those over the k smallest and the k largest
+    (:class:`_KSmallest`; float64 sums).
 
     Args:
         depth (torch.Tensor): (B, ...) values; the valid ones > 0 (valid depth, metres).
@@ -43,22 +75,24 @@ def truncated_mean_std(depth: torch.Tensor, valid: torch.Tensor,
     K = int(L * trunc_ratio)  # static bound of k: no host sync
     zero = x.new_zeros(())
     xs = torch.where(m, x, zero)  # invalid 0 sorts below every valid value
-    # the k smallest / largest valid values are the first k of the K smallest / largest
-    tails = torch.cat([
-        torch.topk(torch.where(m, x, x.new_tensor(float('inf'))), K, dim=1,
-                   largest=False).values,
-        torch.topk(xs, K, dim=1, largest=True).values
-    ], dim=1)
-    cut = (torch.arange(K, device=x.device)[None] < k[:, None]).repeat(1, 2)
     count = (n - 2 * k).clamp(min=1).double()
-    mean = (xs.sum(1, dtype=torch.float64)
-            - torch.where(cut, tails, zero).sum(1, dtype=torch.float64)) / count
-    # squares about c (float32) summed in float64: the terms of the invalid pixels (c^2) and
-    # of the tails are bitwise those of the full sum, so subtracting them is exact
+    # the full-row sum in float32 (a float64 sum copies the batch to float64 first; the mean
+    # keeps >= 10 % of it, so its rounding stays ~1e-6 relative), the tails in float64
+    total = xs.sum(1).double()
+    if K:  # the k smallest / largest valid values are among the K smallest / largest
+        low = torch.topk(torch.where(m, x, x.new_tensor(float('inf'))), K, dim=1,
+                         largest=False, sorted=False).values
+        high = torch.topk(xs, K, dim=1, largest=True, sorted=False).values
+        low, high = _KSmallest(low, k), _KSmallest(-high, k)  # high: its k largest
+        total = total - low.sum() + high.sum()
+    mean = total / count
+    # squares about c (float32) summed in float64 (with 2k of n values cut, float32 sums
+    # would cancel): the terms of the invalid pixels (c^2) and of the tails are bitwise those
+    # of the full sum, so subtracting them is exact
     c = mean.float()[:, None]
-    sq = (xs - c).square().sum(1, dtype=torch.float64)
-    sq = sq - (L - n) * c[:, 0].square().double()
-    sq = sq - torch.where(cut, (tails - c).square(), zero).sum(1, dtype=torch.float64)
+    sq = (xs - c).square().sum(1, dtype=torch.float64) - (L - n) * c[:, 0].square().double()
+    if K:
+        sq = sq - low.sum(c) - high.sum(-c)
     var = (sq / count - (mean - c[:, 0].double()).square()).clamp(min=0)
     nonempty = n > 0
     mean = torch.where(nonempty, mean, mean.new_zeros(()))
