@@ -40,9 +40,11 @@ def test_cpu_smoke_run_without_mmseg_mmdet_or_mmcv_ops(tmp_path):
     assert checks['time_ratio']['value'] > 0 and isinstance(checks['time_ratio']['passed'], bool)
     assert checks['memory_ratio']['passed'] is None  # CUDA only
     assert res['compiled'] == {'error': '--no-compile'}
-    (row, ) = res['dataloader']['rows']
-    assert row['workers'] == 1 and row['frames_per_s'] > 0 and row['workers_needed'] >= 1
+    for key in ('rows', 'preconverted_rows'):  # JPEG + PNG frames, then pre-converted
+        (row, ) = res['dataloader'][key]
+        assert row['workers'] == 1 and row['frames_per_s'] > 0 and row['workers_needed'] >= 1
     assert res['dataloader']['color_hw'] == [968, 1296]
+    assert 'pre-converted (preconvert_frames.py):' in proc.stdout
 
 
 def _wheel(folder, dist: str, module: str, body: str) -> str:

@@ -22,8 +22,9 @@ time runs out), with pass/fail against the targets of issue 15:
 3. host synchronisations of one train step per model (``torch.cuda.set_sync_debug_mode``;
    target for Mask3D: none), with where each happened;
 4. the DataLoader rate of the ScanNet recipe (``benchmark_data_pipeline.py``) on synthetic
-   480x640 frames with 1296x968 colour, at 1, 2, 4 ... up to the machine's cores, and the
-   workers the measured Mask3D step needs.
+   480x640 frames with 1296x968 colour, and on the same frames pre-converted
+   (``preconvert_frames.py``), at 1, 2, 4 ... up to the machine's cores, and the workers the
+   measured Mask3D step needs.
 
 It prints a table and writes ``--json`` (default ``work_dirs/gpu_benchmark/result.json``).
 
@@ -333,23 +334,36 @@ def host_syncs(args, bench) -> dict:
 
 # ---- 3. the data loader ------------------------------------------------------------------------
 def loader_part(args, gpu_frames_per_s: float) -> dict:
+    """DataLoader rates of the recipe on synthetic raw-ScanNet frames, and on the same frames
+    pre-converted (``tools/dataset_converters/preconvert_frames.py``)."""
     spec = importlib.util.spec_from_file_location(
         'benchmark_data_pipeline', osp.join(TOOLS, 'benchmark_data_pipeline.py'))
     bdp = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bdp)
+    from mask3d_mm.converters.preconvert_frames import preconvert_frames
     root = tempfile.mkdtemp(prefix='mask3d_gpu_bench_frames_')
+    pre = root + '_preconverted'
+    batch = 32 if args.arch == 'b' else 2
+    procs = min(os.cpu_count() or 1, int(args.frames.split('x')[0]))
     try:
         t0 = time.perf_counter()
-        bdp.generate(root, args.frames, args.seed, color_size=(968, 1296),
-                     workers=min(os.cpu_count() or 1, int(args.frames.split('x')[0])))
+        bdp.generate(root, args.frames, args.seed, color_size=(968, 1296), workers=procs)
         gen_s = time.perf_counter() - t0
         cfg = bdp.load_config(bdp.DEFAULT_CONFIG, root)
-        rows = bdp.dataloader_rates(cfg, args.workers, 32 if args.arch == 'b' else 2,
-                                    args.loader_batches, gpu_frames_per_s, args.seed)
+        rows = bdp.dataloader_rates(cfg, args.workers, batch, args.loader_batches,
+                                    gpu_frames_per_s, args.seed)
+        t0 = time.perf_counter()
+        preconvert_frames(root, pre, workers=procs, show_progress=False)
+        convert_s = time.perf_counter() - t0
+        cfg = bdp.load_config(osp.join(REPO, 'configs/mask3d/vit-b_scannet_preconverted.py'),
+                              pre)
+        pre_rows = bdp.dataloader_rates(cfg, args.workers, batch, args.loader_batches,
+                                        gpu_frames_per_s, args.seed)
     finally:
         shutil.rmtree(root, ignore_errors=True)
+        shutil.rmtree(pre, ignore_errors=True)
     return dict(frames=args.frames, color_hw=(968, 1296), depth_hw=(480, 640),
-                generate_s=gen_s, rows=rows)
+                generate_s=gen_s, rows=rows, preconvert_s=convert_s, preconverted_rows=pre_rows)
 
 
 # ---- report ------------------------------------------------------------------------------------
@@ -398,10 +412,13 @@ def print_report(out: dict) -> None:
         print(f"[DataLoader] synthetic {dl['frames']} frames, colour 1296x968, depth 640x480, "
               f"ScanNet recipe pipeline; one GPU consumes {dl['rows'][0]['gpu_frames_per_s']:.0f} "
               'frames/s (the Mask3D step above)')
-        for r in dl['rows']:
-            print(f"  {r['workers']:3d} workers: {r['frames_per_s']:8.1f} frames/s "
-                  f"({r['frames_per_s_per_worker']:.1f} per worker) -> "
-                  f"{r['workers_needed']} workers per GPU")
+        for label, key in (('JPEG + PNG frames', 'rows'),
+                           ('pre-converted (preconvert_frames.py)', 'preconverted_rows')):
+            print(f'  {label}:')
+            for r in dl[key]:
+                print(f"  {r['workers']:3d} workers: {r['frames_per_s']:8.1f} frames/s "
+                      f"({r['frames_per_s_per_worker']:.1f} per worker) -> "
+                      f"{r['workers_needed']} workers per GPU")
     elif dl:
         print(f"[DataLoader] not run: {dl['error']}")
     for note in out['notes']:
