@@ -19,6 +19,7 @@ values with the same encoding as the PNG's, and ``AlignColorToDepth`` finds one 
 passes the colour through. The colour is re-encoded (JPEG, ``quality``); the depth is exact.
 Label and instance maps are not converted (pre-training reads colour and depth only).
 """
+import io
 import json
 import os
 import os.path as osp
@@ -40,17 +41,26 @@ __all__ = ['preconvert_scene', 'preconvert_frames', 'MARKER']
 MARKER = 'preconverted.json'
 
 
-def _write_atomic(path: str, write) -> None:
-    """``write(tmp_path)``, then rename: an interrupted run leaves no half-written frame."""
-    stem, ext = osp.splitext(path)
-    tmp = f'{stem}.tmp{ext}'  # the extension tells cv2 / numpy the format
-    write(tmp)
+def _write_atomic(path: str, data: bytes) -> None:
+    """Write ``path`` through ``path + '.tmp'`` and a rename: an interrupted run leaves no
+    half-written frame (and no file with the frame suffix that the layout would list)."""
+    tmp = path + '.tmp'
+    with open(tmp, 'wb') as f:
+        f.write(data)
     os.replace(tmp, path)
 
 
-def _imwrite(path: str, img: np.ndarray, params: Sequence[int]) -> None:
-    if not cv2.imwrite(path, img, list(params)):
-        raise OSError(f'cannot write {path}')
+def _jpeg(img: np.ndarray, quality: int, path: str) -> bytes:
+    ok, buf = cv2.imencode('.jpg', img, (cv2.IMWRITE_JPEG_QUALITY, int(quality)))
+    if not ok:
+        raise OSError(f'cannot encode {path} as JPEG')
+    return buf.tobytes()
+
+
+def _npy(arr: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    np.save(buf, arr, allow_pickle=False)
+    return buf.getvalue()
 
 
 def _homogeneous(k: np.ndarray) -> np.ndarray:
@@ -87,7 +97,6 @@ def preconvert_scene(src_root: str, dst_root: str, scene: str, quality: int = 95
     folders = {m: osp.join(out_dir, MODALITIES[m][0]) for m in ('color', 'depth', 'pose')}
     for folder in folders.values():
         os.makedirs(folder, exist_ok=True)
-    jpeg = (cv2.IMWRITE_JPEG_QUALITY, int(quality))
 
     def aligned(frame: dict) -> Tuple[dict, np.ndarray]:
         files = frame['files']
@@ -110,8 +119,8 @@ def preconvert_scene(src_root: str, dst_root: str, scene: str, quality: int = 95
         if not overwrite and all(osp.exists(p) for p in out.values()):
             continue
         results, raw = aligned(frame)
-        _write_atomic(out['color'], lambda p: _imwrite(p, results['img'], jpeg))
-        _write_atomic(out['depth'], lambda p: np.save(p, raw, allow_pickle=False))
+        _write_atomic(out['color'], _jpeg(results['img'], quality, out['color']))
+        _write_atomic(out['depth'], _npy(raw))
         if 'pose' in out:
             shutil.copyfile(files['pose'], out['pose'])
     if results is None and frames:  # every frame was there already: the cameras of one

@@ -108,11 +108,16 @@ def test_resume_keeps_frames_and_overwrite_rewrites(roots, tmp_path):
     run_tool_main(TOOL, src, dst, '--scenes', 'scene0001_00')
     frame = osp.join(dst, 'scene0001_00', 'depth', '000001.npy')
     os.utime(frame, (1, 1))
-    os.remove(osp.join(dst, 'scene0001_00', 'color', '000002.jpg'))  # an interrupted run
+    # an interrupted run: a frame's colour not renamed into place yet
+    color = osp.join(dst, 'scene0001_00', 'color', '000002.jpg')
+    os.replace(color, color + '.tmp')
     run_tool_main(TOOL, src, dst, '--scenes', 'scene0001_00')
     assert os.stat(frame).st_mtime == 1  # kept
-    assert osp.exists(osp.join(dst, 'scene0001_00', 'color', '000002.jpg'))  # redone
-    assert not any('.tmp' in n for n in os.listdir(osp.join(dst, 'scene0001_00', 'color')))
+    assert osp.exists(color)  # redone
+    os.replace(color, color + '.tmp')  # a leftover is not a frame of the layout
+    with pytest.raises(FileNotFoundError, match='000002'):
+        ScanNetLayout(dst, dict(depth='.npy')).scan_scene('scene0001_00', ('color', 'depth'))
+    run_tool_main(TOOL, src, dst, '--scenes', 'scene0001_00')
     run_tool_main(TOOL, src, dst, '--scenes', 'scene0001_00', '--overwrite')
     assert os.stat(frame).st_mtime > 1
 
