@@ -138,3 +138,23 @@ def test_bad_input_is_named(roots, tmp_path):
     proc = run([sys.executable, osp.join(REPO, 'tools', TOOL + '.py'), bad,
                 str(tmp_path / 'out2')])
     assert proc.returncode != 0 and f'cannot decode colour file {color}' in proc.stderr
+
+
+def test_sensreader_export_is_converted(tmp_path):
+    """ScanNet's own SensReader layout (unpadded names, ``intrinsic/`` folder, extrinsics):
+    the copy keeps the names and the numeric frame order, and the recipe reads it."""
+    src, dst = str(tmp_path / 'src'), str(tmp_path / 'dst')
+    scenes = generate_scannet_scenes(src, num_scenes=2, frames_per_scene=11, height=48,
+                                     width=64, color_size=(96, 128), color_camera='scannet',
+                                     layout='sensreader')
+    write_scene_splits(src, scenes)
+    run_tool_main(TOOL, src, dst)
+    assert sorted(os.listdir(osp.join(dst, 'scene0001_00', 'depth')))[:3] == [
+        '0.npy', '1.npy', '10.npy']
+    a, b = _dataset('source', src), _dataset('preconverted', dst)
+    assert len(a) == len(b) == 11
+    for i in (0, 2, 10):  # numeric order: frame 10 last
+        x, y = a.get_data_info(i), b.get_data_info(i)
+        assert osp.basename(y['depth_path']) == osp.basename(x['depth_path'])[:-4] + '.npy'
+        assert np.array_equal(a[i]['data_samples'].depth.numpy(),
+                              b[i]['data_samples'].depth.numpy())
