@@ -71,7 +71,7 @@ def _homogeneous(k: np.ndarray) -> np.ndarray:
 
 def preconvert_scene(src_root: str, dst_root: str, scene: str, quality: int = 95,
                      interpolation: str = 'bilinear', overwrite: bool = False,
-                     depth_suffix: str = '.png') -> int:
+                     depth_suffix: str = '.png', encoding: Optional[str] = None) -> int:
     """Pre-convert the colour + depth frames of one scene (see the module docstring).
 
     Args:
@@ -83,6 +83,8 @@ def preconvert_scene(src_root: str, dst_root: str, scene: str, quality: int = 95
             Defaults to 'bilinear', the recipe's.
         overwrite (bool): rewrite frames already converted. Defaults to False (resume).
         depth_suffix (str): suffix of the source depth files. Defaults to '.png'.
+        encoding (str, optional): ``LoadDepthFromFile`` encoding the files are checked
+            against (their values are copied as they are). None: 'scannet'.
 
     Returns:
         int: frames converted (or already present).
@@ -91,12 +93,14 @@ def preconvert_scene(src_root: str, dst_root: str, scene: str, quality: int = 95
     frames, _ = layout.scan_scene(scene, ('color', 'depth'), optional=('pose', ))
     cameras = layout.read_cameras(scene)
     # file values only: validated (8-bit, colour image, ... raise naming the file), not decoded
-    reader = LoadDepthFromFile(max_depth=None, allow_all_invalid=True, on_implausible='ignore')
+    reader = LoadDepthFromFile(max_depth=None, allow_all_invalid=True, on_implausible='ignore',
+                               encoding=encoding)
     align = AlignColorToDepth(interpolation=interpolation)
     out_dir = osp.join(dst_root, scene)
     folders = {m: osp.join(out_dir, MODALITIES[m][0]) for m in ('color', 'depth', 'pose')}
-    for folder in folders.values():
-        os.makedirs(folder, exist_ok=True)
+    for m, folder in folders.items():
+        if m != 'pose' or any('pose' in f['files'] for f in frames):
+            os.makedirs(folder, exist_ok=True)
 
     def aligned(frame: dict) -> Tuple[dict, np.ndarray]:
         files = frame['files']
@@ -122,7 +126,8 @@ def preconvert_scene(src_root: str, dst_root: str, scene: str, quality: int = 95
         _write_atomic(out['color'], _jpeg(results['img'], quality, out['color']))
         _write_atomic(out['depth'], _npy(raw))
         if 'pose' in out:
-            shutil.copyfile(files['pose'], out['pose'])
+            with open(files['pose'], 'rb') as f:
+                _write_atomic(out['pose'], f.read())
     if results is None and frames:  # every frame was there already: the cameras of one
         results, _ = aligned(frames[0])
     # the cameras of the written images: after a warp both are the depth camera at the depth
@@ -141,6 +146,7 @@ def _convert(args: Tuple) -> Tuple[str, int]:
 def preconvert_frames(src_root: str, dst_root: str, scenes: Optional[Sequence[str]] = None,
                       quality: int = 95, interpolation: str = 'bilinear',
                       overwrite: bool = False, workers: int = 1, depth_suffix: str = '.png',
+                      encoding: Optional[str] = None,
                       show_progress: bool = True) -> Dict[str, int]:
     """Pre-convert every scene of ``src_root`` (or ``scenes``) into ``dst_root``.
 
@@ -153,6 +159,8 @@ def preconvert_frames(src_root: str, dst_root: str, scenes: Optional[Sequence[st
         overwrite (bool): rewrite frames already converted. Defaults to False.
         workers (int): processes, one scene each. Defaults to 1.
         depth_suffix (str): suffix of the source depth files. Defaults to '.png'.
+        encoding (str, optional): the depth files' ``LoadDepthFromFile`` encoding (checked;
+            values copied as they are). None: 'scannet'.
         show_progress (bool): a progress bar over scenes. Defaults to True.
 
     Returns:
@@ -164,13 +172,14 @@ def preconvert_frames(src_root: str, dst_root: str, scenes: Optional[Sequence[st
         raise ValueError(f'JPEG quality must be in [1, 100], got {quality}')
     if workers < 1:
         raise ValueError(f'workers must be >= 1, got {workers}')
-    AlignColorToDepth(interpolation=interpolation)  # checks the name before any work
+    AlignColorToDepth(interpolation=interpolation)  # checks the names before any work
+    LoadDepthFromFile(encoding=encoding)
     names: List[str] = ScanNetLayout(src_root).scene_names(scenes=scenes)
     os.makedirs(dst_root, exist_ok=True)
     for name in sorted(os.listdir(src_root)):  # scene lists, e.g. scannetv2_train.txt
         if name.endswith('.txt') and osp.isfile(osp.join(src_root, name)):
             shutil.copyfile(osp.join(src_root, name), osp.join(dst_root, name))
-    jobs = [(src_root, dst_root, s, quality, interpolation, overwrite, depth_suffix)
+    jobs = [(src_root, dst_root, s, quality, interpolation, overwrite, depth_suffix, encoding)
             for s in names]
     bar = ProgressBar(len(jobs)) if show_progress else None
     counts: Dict[str, int] = {}
@@ -194,5 +203,6 @@ def preconvert_frames(src_root: str, dst_root: str, scenes: Optional[Sequence[st
         json.dump(dict(source=osp.abspath(src_root), scenes=len(counts),
                        frames=sum(counts.values()), jpeg_quality=int(quality),
                        interpolation=interpolation, depth='.npy, the source files\' values',
-                       suffixes=dict(depth='.npy')), f, indent=1)
+                       encoding=encoding or 'scannet', suffixes=dict(depth='.npy')), f,
+                  indent=1)
     return dict(sorted(counts.items()))

@@ -158,3 +158,29 @@ def test_sensreader_export_is_converted(tmp_path):
         assert osp.basename(y['depth_path']) == osp.basename(x['depth_path'])[:-4] + '.npy'
         assert np.array_equal(a[i]['data_samples'].depth.numpy(),
                               b[i]['data_samples'].depth.numpy())
+
+
+def test_other_encodings_are_copied_unchanged(tmp_path):
+    """Float metres (``encoding='float_m'``, 32-bit TIFF): checked against the encoding,
+    copied bit for bit; read with the wrong encoding, the file is named."""
+    src = str(tmp_path / 'src')
+    generate_scannet_scenes(src, num_scenes=1, frames_per_scene=2, height=48, width=64)
+    depth_dir = osp.join(src, 'scene0000_00', 'depth')
+    for name in sorted(os.listdir(depth_dir)):
+        png = osp.join(depth_dir, name)
+        metres = cv2.imread(png, cv2.IMREAD_UNCHANGED).astype(np.float32) / 1000
+        metres[0, :4] = np.nan  # float_m: NaN = no depth
+        assert cv2.imwrite(png[:-4] + '.tiff', metres)
+        os.remove(png)
+    with pytest.raises(ValueError, match=r'000000\.tiff.*float'):
+        run_tool_main(TOOL, src, str(tmp_path / 'wrong'), '--depth-suffix', '.tiff')
+    dst = str(tmp_path / 'dst')
+    run_tool_main(TOOL, src, dst, '--depth-suffix', '.tiff', '--encoding', 'float_m')
+    for fid in ('000000', '000001'):
+        tiff = cv2.imread(osp.join(depth_dir, fid + '.tiff'), cv2.IMREAD_UNCHANGED)
+        npy = np.load(osp.join(dst, 'scene0000_00', 'depth', fid + '.npy'))
+        assert npy.dtype == np.float32 and np.array_equal(npy, tiff, equal_nan=True)
+    with open(osp.join(dst, MARKER)) as f:
+        assert json.load(f)['encoding'] == 'float_m'
+    assert not osp.exists(osp.join(dst, 'scene0000_00', 'pose')) or os.listdir(
+        osp.join(dst, 'scene0000_00', 'pose'))

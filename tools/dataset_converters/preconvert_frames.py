@@ -28,6 +28,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                         'AlignColorToDepth in the recipe)')
     parser.add_argument('--depth-suffix', default='.png',
                         help='suffix of the source depth files (default: .png)')
+    parser.add_argument('--encoding', default=None,
+                        help="LoadDepthFromFile encoding of the depth files (default: 'scannet'); "
+                        'their values are copied unchanged, so train with the same encoding')
     parser.add_argument('--workers', type=int, default=1,
                         help='processes, one scene at a time each (default: 1)')
     parser.add_argument('--overwrite', action='store_true',
@@ -40,7 +43,7 @@ def main(argv=None) -> None:
     start = time.perf_counter()
     counts = preconvert_frames(args.src, args.dst, args.scenes, args.quality,
                                args.interpolation, args.overwrite, args.workers,
-                               args.depth_suffix)
+                               args.depth_suffix, args.encoding)
     print(f'pre-converted {sum(counts.values())} frames of {len(counts)} scene(s) from '
           f'{args.src} to {args.dst} in {time.perf_counter() - start:.1f} s; train with '
           "ScanNetRGBDDataset(suffixes=dict(depth='.npy')), e.g. "
