@@ -112,6 +112,13 @@ def test_seed_determinism():
     assert not np.array_equal(seq_a[0]['rgb_mask'], seq_a[1]['rgb_mask'])
     assert not all(np.array_equal(ra['rgb_mask'], rc['rgb_mask'])
                    for ra, rc in zip(seq_a, seq_c))
+    # the frame decides, not where its root lies nor the file's suffix (pre-converted frames)
+    for path in ('/data/scannet/scene0000_00/color/000001.jpg',
+                 'C:\\copy\\scene0000_00\\color\\000001.png'):
+        moved = a(dict(frame(96, 128), img_path=path))
+        np.testing.assert_array_equal(moved['rgb_mask'], seq_a[1]['rgb_mask'])
+    other_scene = a(dict(frame(96, 128), img_path='scene0001_00/color/000001.jpg'))
+    assert not np.array_equal(other_scene['rgb_mask'], seq_a[1]['rgb_mask'])
     # seed=None follows the global np.random (seeded per worker by mmengine)
     np.random.seed(0)
     x = RGBDMaskGenerator(seed=None)(frame(96, 128))
