@@ -4,6 +4,7 @@ source frames (depth exact, colour up to the JPEG re-encoding)."""
 import json
 import os
 import os.path as osp
+import shutil
 import sys
 
 import cv2
@@ -182,5 +183,8 @@ def test_other_encodings_are_copied_unchanged(tmp_path):
         assert npy.dtype == np.float32 and np.array_equal(npy, tiff, equal_nan=True)
     with open(osp.join(dst, MARKER)) as f:
         assert json.load(f)['encoding'] == 'float_m'
-    assert not osp.exists(osp.join(dst, 'scene0000_00', 'pose')) or os.listdir(
-        osp.join(dst, 'scene0000_00', 'pose'))
+    assert os.listdir(osp.join(dst, 'scene0000_00', 'pose'))  # copied
+    shutil.rmtree(osp.join(src, 'scene0000_00', 'pose'))  # a scene without poses
+    run_tool_main(TOOL, src, str(tmp_path / 'no_pose'), '--depth-suffix', '.tiff',
+                  '--encoding', 'float_m')
+    assert not osp.exists(osp.join(str(tmp_path / 'no_pose'), 'scene0000_00', 'pose'))
