@@ -41,7 +41,7 @@ def test_readme_backbone_swap_builds(tmp_path):
     from mmseg.registry import MODELS
     readme = open(osp.join(REPO, 'README.md')).read()
     snippet = re.search(r"```python\n(_base_ = 'mmseg::.*?)```", readme, re.S).group(1)
-    snippet = snippet.replace("checkpoint='mask3d_vit-b.pth'", "checkpoint=None")
+    snippet = snippet.replace("checkpoint='checkpoints/mask3d_vit-b_scannet.pth'", "checkpoint=None")
     cfg_file = tmp_path / 'swap.py'
     cfg_file.write_text(snippet)
     cfg = Config.fromfile(str(cfg_file))

@@ -232,7 +232,7 @@ def stand_ins(tmp_path_factory) -> str:
     os.makedirs(ckpt)
     torch.manual_seed(0)
     vit = VisionTransformer(arch='deit-tiny', img_size=224).state_dict()
-    for name in ('mask3d_vit-b_scannet.pth', 'mask3d_vit-b.pth'):  # exports: bare keys
+    for name in ('mask3d_vit-b_scannet.pth',):  # exports: bare keys
         torch.save(vit, str(ckpt / name))
     for name in ('vit-base-p16_in1k.pth', 'mae_vit-base-p16_in1k.pth'):  # mmpretrain layout
         torch.save({'state_dict': {f'backbone.{k}': v for k, v in vit.items()}}, str(ckpt / name))

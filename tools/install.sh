@@ -89,7 +89,7 @@ else
     mkdir -p "$WHEEL_DIR"
     LOG="$WHEEL_DIR/build.log"
     say "building mmcv $MMCV_VERSION with ops from source for torch $TORCH_TAG (cuda=$MMCV_WITH_CUDA)"
-    say "this takes about 10-15 minutes on 2 cores; the wheel is cached in $WHEEL_DIR; full log: $LOG"
+    say "this takes several minutes (docs/install.md); the wheel is cached in $WHEEL_DIR; full log: $LOG"
     (
       export MMCV_WITH_OPS=1 FORCE_CUDA="$MMCV_WITH_CUDA" MAX_JOBS="${MAX_JOBS:-$(nproc)}"
       # CFLAGS replaces Python's defaults, so -O2 and -DNDEBUG are given explicitly; -g0 keeps the

@@ -57,7 +57,13 @@ def _launch(tmp_path, script, *args, **env):
         '-p', 'gpu', '--job-name=job', '--gres=gpu:2', '--ntasks=2', '--ntasks-per-node=2',
         '--cpus-per-task=3', '--kill-on-bad-exit=1', 'PYTHON', '-u', f'{TOOLS}/train.py',
         'cfg.py', '--launcher', 'slurm', '--amp']),
-], ids=['dist-train', 'dist-train-multinode', 'dist-test', 'slurm-workdir', 'slurm-no-workdir'])
+    ('slurm_test.sh', ['gpu', 'job', 'cfg.py', 'ckpt.pth', '--out', 'm.json'],
+     dict(GPUS='4', GPUS_PER_NODE='4'), [
+        '-p', 'gpu', '--job-name=job', '--gres=gpu:4', '--ntasks=4', '--ntasks-per-node=4',
+        '--cpus-per-task=5', '--kill-on-bad-exit=1', 'PYTHON', '-u', f'{TOOLS}/test.py',
+        'cfg.py', 'ckpt.pth', '--launcher', 'slurm', '--out', 'm.json']),
+], ids=['dist-train', 'dist-train-multinode', 'dist-test', 'slurm-workdir', 'slurm-no-workdir',
+        'slurm-test'])
 def test_launch_command(tmp_path, script, args, env, expected):
     proc, recorded = _launch(tmp_path, script, *args, **env)
     assert proc.returncode == 0, proc.stderr
@@ -68,7 +74,8 @@ def test_launch_command(tmp_path, script, args, env, expected):
 
 @pytest.mark.parametrize('script, args', [('dist_train.sh', ['cfg.py']),
                                           ('dist_test.sh', ['cfg.py', 'ckpt.pth']),
-                                          ('slurm_train.sh', ['gpu', 'job'])])
+                                          ('slurm_train.sh', ['gpu', 'job']),
+                                          ('slurm_test.sh', ['gpu', 'job', 'cfg.py'])])
 def test_usage_errors(tmp_path, script, args):
     proc, recorded = _launch(tmp_path, script, *args)
     assert proc.returncode == 2 and 'usage' in proc.stderr and not recorded

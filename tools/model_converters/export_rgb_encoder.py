@@ -1,6 +1,7 @@
 """Write the color ViT of a Mask3D checkpoint as a tensor-only file for fine-tuning.
 
-    python tools/model_converters/export_rgb_encoder.py work_dirs/x/iter_N.pth mask3d_vit-b.pth
+    python tools/model_converters/export_rgb_encoder.py work_dirs/vit-b_scannet/epoch_400.pth \
+        checkpoints/mask3d_vit-b_scannet.pth
 
 The checkpoint must hold a Mask3D model (or an mmpretrain MAE); the tool says what it found
 otherwise. It never writes over the checkpoint, nor over an existing file without ``--force``,
@@ -9,7 +10,7 @@ and writes atomically (a killed export leaves no half file).
 The output loads with ``torch.load(..., weights_only=True)`` and strictly into
 ``mmpretrain.models.VisionTransformer``; use it in any mmseg / mmdet config as
 ``backbone=dict(type='mmpretrain.VisionTransformer', ...,
-init_cfg=dict(type='Pretrained', checkpoint='mask3d_vit-b.pth'))``.
+init_cfg=dict(type='Pretrained', checkpoint='checkpoints/mask3d_vit-b_scannet.pth'))``.
 """
 import argparse
 

@@ -4,7 +4,7 @@
 # embedding loads unchanged (VisionTransformer's load hook can only resize square grids).
 #   python tools/train.py configs/mask3d/vit-tiny_synthetic.py
 #   python tools/model_converters/export_rgb_encoder.py \
-#       work_dirs/vit-tiny_synthetic/epoch_30.pth checkpoints/mask3d_vit-tiny_synthetic.pth
+#       $(cat work_dirs/vit-tiny_synthetic/last_checkpoint) checkpoints/mask3d_vit-tiny_synthetic.pth
 #   python tools/dataset_converters/scannet_to_coco.py data/synthetic_scannet \
 #       --scene-list scannetv2_train.txt \
 #       --out data/synthetic_scannet/annotations/instances_train.json
