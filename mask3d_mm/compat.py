@@ -35,7 +35,8 @@ package in editable mode.
 
 Checkpoint safety: every way the stack loads a checkpoint ends in :func:`_safe_torch_load`
 (``torch.load(weights_only=True)`` plus the allow-list :func:`runner_checkpoint_globals`), or is
-refused with an error naming the source. The paths, in mmengine 0.10.7 / torch 2.13:
+refused with an error naming the source. Local and ``s3://`` files are first checked against
+the CRC-32 of each zip member (:func:`check_zip_crc`; torch does not check them). The paths, in mmengine 0.10.7 / torch 2.13:
 
 ============================================  =====================================================
 path                                          what loads it after :func:`apply_patches`
@@ -59,10 +60,12 @@ mask3d_mm never uses (VQKD ``codebook_init_path``, retriever prototypes, the SwA
 work dir). Config files and ``.pkl`` annotation files are Python code / pickles by design:
 trust them as code.
 """
+import contextlib
 import io
 import os
 import os.path as osp
 import pickle
+import struct
 import sys
 import zipfile
 from typing import IO, Any, Callable, List, Optional, Union
@@ -77,7 +80,8 @@ from . import _torchvision_guard
 
 __all__ = [
     'apply_patches', 'load_local_checkpoint', 'load_url_checkpoint', 'load_remote_checkpoint',
-    'load_openmmlab_checkpoint', 'refuse_pavi_checkpoint', 'runner_checkpoint_globals'
+    'load_openmmlab_checkpoint', 'refuse_pavi_checkpoint', 'runner_checkpoint_globals',
+    'check_zip_crc'
 ]
 
 _APPLIED = False
@@ -135,6 +139,53 @@ def _load_error(source: str, e: Exception) -> Exception:
         f'{type(e).__name__}: {e}')
 
 
+_ZIP_MAGIC = b'PK\x03\x04'  # how torch.load tells its zip format from the legacy one
+
+
+def check_zip_crc(f: Union[str, IO[bytes]], source: str) -> None:
+    """Refuse a torch zip checkpoint whose bytes changed since ``torch.save`` wrote them.
+
+    Why: ``torch.load`` does not check the CRC-32 that ``torch.save`` stores for every zip
+    member, so flipped bytes inside a tensor loaded silently (a resumed run trained to NaN).
+    Every member is read once and checked against its CRC (Python's ``zipfile``): the whole
+    file is read, at about the speed of reading it (docs/robustness.md). Not checkable, so
+    let through: the legacy (non-zip) format, and files saved with
+    ``torch.serialization.set_crc32_options(False)`` (every CRC is 0).
+
+    Raises:
+        RuntimeError: naming ``source`` and the member that fails its CRC, or saying that the
+            file is truncated or no torch file (a zip structure that does not parse).
+    """
+    start = f.tell() if not isinstance(f, str) else 0
+    try:
+        with (open(f, 'rb') if isinstance(f, str) else contextlib.nullcontext(f)) as stream:
+            if stream.read(4) != _ZIP_MAGIC:
+                return
+            stream.seek(start)
+            with zipfile.ZipFile(stream) as z:
+                infos = z.infolist()
+                if all(i.CRC == 0 for i in infos) and any(i.file_size for i in infos):
+                    return
+                for member in infos:
+                    with z.open(member) as data:
+                        try:
+                            while data.read(1 << 24):
+                                pass
+                        except zipfile.BadZipFile as e:
+                            if 'CRC' not in str(e):
+                                raise
+                            raise RuntimeError(
+                                f'{source} is corrupt: zip member {member.filename} fails its '
+                                'CRC check (bytes changed on disk or in transfer?), so it was '
+                                'not loaded. Use an intact copy or an earlier checkpoint.'
+                            ) from None
+    except (zipfile.BadZipFile, EOFError, ValueError, struct.error) as e:
+        raise _load_error(source, e) from e  # truncated, or a broken zip structure
+    finally:
+        if not isinstance(f, str):
+            f.seek(start)
+
+
 def _safe_torch_load(f: Union[str, IO[bytes]], source: str,
                      map_location: Optional[Any] = None) -> Any:
     """``torch.load(f, weights_only=True)`` with the Runner allow-list; errors name ``source``.
@@ -145,6 +196,7 @@ def _safe_torch_load(f: Union[str, IO[bytes]], source: str,
     argument does not (torch/serialization.py); and ``add_safe_globals`` would widen the
     allow-list of every ``torch.load`` in the process, not only of checkpoint loading.
     """
+    check_zip_crc(f, source)
     try:
         with torch.serialization.safe_globals(runner_checkpoint_globals()):
             return torch.load(f, map_location=map_location, weights_only=True)
@@ -160,7 +212,8 @@ def load_local_checkpoint(filename: str, map_location: Optional[Any] = None) -> 
     its own Runner checkpoints then (``Unsupported global: ...HistoryBuffer``), which breaks
     ``--resume`` and ``load_from`` (mmengine#1655). Instead of turning the safety off, the few
     plain-data classes that Runner checkpoints contain are allow-listed. A file that cannot be
-    read (empty, truncated, not a torch file) raises a ``RuntimeError`` naming it.
+    read (empty, truncated, not a torch file) or whose bytes fail their CRC-32
+    (:func:`check_zip_crc`) raises a ``RuntimeError`` naming it.
     """
     filename = osp.expanduser(filename)
     if not osp.isfile(filename):
