@@ -6,6 +6,8 @@
   ``h = H / p``, ``w = W / p`` for square p x p patches (:func:`grid_patch_size`); a masked
   patch covers its p x p pixels (:func:`patch_to_pixel_mask`). Every sample of a batch masks
   the same number of patches.
+- Colour and depth (or a label map, an annotation, the image size an intrinsics file is for)
+  of one frame show one view: their aspect ratios differ by at most :data:`MAX_ASPECT_CHANGE`.
 
 The data is checked against it at the boundaries (``PackRGBDInputs``, ``RGBDDataPreprocessor``,
 ``Mask3D`` stacking the masks with :func:`check_patch_mask`); the modules inside trust it.
@@ -16,9 +18,16 @@ from typing import Optional, Sequence, Tuple, TypeVar, Union
 import numpy as np
 import torch
 
-__all__ = ['valid_depth', 'patch_to_pixel_mask', 'grid_patch_size', 'check_patch_mask']
+__all__ = ['valid_depth', 'patch_to_pixel_mask', 'grid_patch_size', 'check_patch_mask',
+           'MAX_ASPECT_CHANGE']
 
 Array = TypeVar('Array', np.ndarray, torch.Tensor)
+
+# Largest relative change of aspect ratio (W / H) between two maps of one view; more means they
+# do not belong together (transposed, cropped, wrongly paired). ScanNet's 1296x968 colour and
+# 640x480 depth are 0.4% apart; the principal point's estimate of an intrinsics file's image
+# size (mask3d_mm.datasets.transforms.camera) can be off by a few pixels.
+MAX_ASPECT_CHANGE = 0.05
 
 
 def valid_depth(depth: Array, max_depth: Optional[float] = None) -> Array:

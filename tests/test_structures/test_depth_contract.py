@@ -1,10 +1,12 @@
-"""The RGB-D contract: valid depth and patch-to-pixel masks, numpy and torch alike."""
+"""The RGB-D contract: valid depth and patch-to-pixel masks, numpy and torch alike; one
+aspect-ratio tolerance."""
+import cv2
 import numpy as np
 import pytest
 import torch
 
-from mask3d_mm.structures import (check_patch_mask, grid_patch_size, patch_to_pixel_mask,
-                                  valid_depth)
+from mask3d_mm.structures import (MAX_ASPECT_CHANGE, check_patch_mask, grid_patch_size,
+                                  patch_to_pixel_mask, valid_depth)
 
 
 def test_valid_depth_numpy_and_torch():
@@ -39,3 +41,22 @@ def test_grid_patch_size_and_check_patch_mask():
         check_patch_mask(torch.zeros(2, 3), (2, 3), "'x'")
     with pytest.raises(ValueError, match=r'shape \(3, 2\), expected \(2, 3\)'):
         check_patch_mask(torch.zeros(3, 2, dtype=torch.bool), (2, 3), 'm')
+
+
+@pytest.mark.parametrize('width,ok', [(620, True), (600, False)])  # 3.1% / 6.3% narrower
+def test_one_aspect_tolerance_for_colour_and_depth(tmp_path, width, ok):
+    """Where the depth is read and where the colour is aligned to it, a colour/depth pair gets
+    the same verdict: both checks default to MAX_ASPECT_CHANGE."""
+    from mask3d_mm.datasets.transforms import AlignColorToDepth, LoadDepthFromFile
+    assert (abs(1 - width / 640) <= MAX_ASPECT_CHANGE) == ok
+    path = str(tmp_path / 'd.png')
+    cv2.imwrite(path, np.full((480, 640), 2000, np.uint16))
+    img = np.zeros((480, width, 3), np.uint8)
+    for step in (lambda r: LoadDepthFromFile()(dict(r, depth_path=path)),
+                 lambda r: AlignColorToDepth(use_intrinsics='never')(
+                     dict(r, depth=np.full((480, 640), 2., np.float32), depth_path=path))):
+        if ok:
+            step(dict(img=img.copy(), img_path='c.jpg'))
+        else:
+            with pytest.raises(ValueError, match='aspect'):
+                step(dict(img=img.copy(), img_path='c.jpg'))

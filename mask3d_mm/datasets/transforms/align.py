@@ -9,6 +9,7 @@ from mmcv.transforms import BaseTransform
 from mmengine.logging import print_log
 
 from mask3d_mm.registry import TRANSFORMS
+from mask3d_mm.structures import MAX_ASPECT_CHANGE
 from .camera import (depth_to_color_homography, fov_mismatch, intrinsics_for_image,
                      scale_intrinsics, warp_to_camera)
 from .geometric import _seg_keys, resize_nearest
@@ -67,7 +68,8 @@ class AlignImageTo(BaseTransform):
             'nearest', 'lanczos'; 'area' for resizes only). Defaults to 'bilinear'.
         max_aspect_change (float): largest relative aspect-ratio change allowed (ScanNet:
             0.4%); more means image and reference do not belong together: ``ValueError``
-            naming the files. Defaults to 0.05.
+            naming the files. Defaults to :data:`mask3d_mm.structures.MAX_ASPECT_CHANGE`
+            (0.05, as ``LoadDepthFromFile``'s colour/depth check).
         backend (str): :func:`mmcv.imresize` backend. Defaults to 'cv2'.
         use_intrinsics (str): reference depth only. 'auto': warp through the intrinsics when
             both are known, else resize (noted once); 'require': a frame without them is an
@@ -80,7 +82,7 @@ class AlignImageTo(BaseTransform):
     """
 
     def __init__(self, reference: str = 'depth', interpolation: str = 'bilinear',
-                 max_aspect_change: float = 0.05, backend: str = 'cv2',
+                 max_aspect_change: float = MAX_ASPECT_CHANGE, backend: str = 'cv2',
                  use_intrinsics: str = 'auto', max_fov_mismatch: float = 0.05,
                  seg_pad_val: int = 255) -> None:
         if reference not in REFERENCES:
@@ -231,8 +233,9 @@ class AlignImageTo(BaseTransform):
 class AlignColorToDepth(AlignImageTo):
     """:class:`AlignImageTo` with ``reference='depth'``: the pre-training pipelines' step."""
 
-    def __init__(self, interpolation: str = 'bilinear', max_aspect_change: float = 0.05,
-                 backend: str = 'cv2', use_intrinsics: str = 'auto',
-                 max_fov_mismatch: float = 0.05, seg_pad_val: int = 255) -> None:
+    def __init__(self, interpolation: str = 'bilinear',
+                 max_aspect_change: float = MAX_ASPECT_CHANGE, backend: str = 'cv2',
+                 use_intrinsics: str = 'auto', max_fov_mismatch: float = 0.05,
+                 seg_pad_val: int = 255) -> None:
         super().__init__('depth', interpolation, max_aspect_change, backend, use_intrinsics,
                          max_fov_mismatch, seg_pad_val)

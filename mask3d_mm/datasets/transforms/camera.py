@@ -9,6 +9,8 @@ from typing import Optional, Tuple
 import cv2
 import numpy as np
 
+from mask3d_mm.structures import MAX_ASPECT_CHANGE
+
 __all__ = ['scale_intrinsics', 'intrinsics_for_image', 'depth_to_color_homography', 'fov_mismatch',
            'warp_to_camera']
 
@@ -54,7 +56,7 @@ def intrinsics_for_image(k: np.ndarray, image_wh: Tuple[int, int],
     nw, nh = native_wh
     if (nw, nh) == (w, h):
         return k, None
-    if nw <= 0 or nh <= 0 or abs((w / h) / (nw / nh) - 1) > 0.05:
+    if nw <= 0 or nh <= 0 or abs((w / h) / (nw / nh) - 1) > MAX_ASPECT_CHANGE:
         raise ValueError(f'intrinsics with principal point ({k[0, 2]:.2f}, {k[1, 2]:.2f}) are '
                          f'for a {nw}x{nh} image, whose aspect ratio differs from the {w}x{h} '
                          'image read')

@@ -10,6 +10,7 @@ from mmcv.transforms import BaseTransform
 from mmengine.logging import print_log
 
 from mask3d_mm.registry import TRANSFORMS
+from mask3d_mm.structures import MAX_ASPECT_CHANGE
 from .depth_encoding import (DEPTH_ENCODINGS, PLAUSIBILITY_DEFAULTS, DepthEncoding, decode_depth,
                              depth_stats, likely_cause, raw_symptoms, sample_step,
                              symptoms)
@@ -86,8 +87,9 @@ class LoadDepthFromFile(BaseTransform):
             check. Defaults to 65535.
         allow_all_invalid (bool): accept a depth map without any valid pixel. Defaults to False.
         aspect_ratio_tol (float): relative tolerance of the color/depth aspect-ratio check; the
-            default 0.01 accepts ScanNet's 1296x968 color vs 640x480 depth (0.4% apart) and rejects
-            a transposed or cropped map. Defaults to 0.01.
+            default accepts ScanNet's 1296x968 color vs 640x480 depth (0.4% apart) and rejects a
+            transposed or cropped map. Defaults to
+            :data:`mask3d_mm.structures.MAX_ASPECT_CHANGE` (0.05, as ``AlignImageTo``).
         backend_args (dict, optional): arguments to instantiate the file backend
             (see :func:`mmengine.fileio.get`). Defaults to None.
         encoding (str, optional): a preset of the table above. None: ``'scannet'``.
@@ -110,7 +112,7 @@ class LoadDepthFromFile(BaseTransform):
                  max_depth: Optional[float] = 10.0,
                  invalid_value: Optional[int] = 65535,
                  allow_all_invalid: bool = False,
-                 aspect_ratio_tol: float = 0.01,
+                 aspect_ratio_tol: float = MAX_ASPECT_CHANGE,
                  backend_args: Optional[dict] = None,
                  *,
                  encoding: Optional[str] = None,
