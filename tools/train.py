@@ -135,10 +135,12 @@ def main(argv=None) -> None:
     from mmengine.runner import Runner
 
     from mask3d_mm.engine.exact_resume import StepSeedHook, pin_resume_seed
+    from mask3d_mm.engine.nonfinite import add_nonfinite_check
     from mask3d_mm.engine.runtime import (install_tool_logging, setup_cpu_distributed,
                                           teardown_distributed)
     cfg = Config.fromfile(args.config)
     notes = merge_args(cfg, args)
+    notes += add_nonfinite_check(cfg)  # stop on NaN / inf (docs/robustness.md)
     notes += pin_resume_seed(cfg)  # a resumed run keeps its seed (docs/robustness.md)
     cpu_msg = setup_cpu_distributed(cfg)  # no CUDA + a launcher: gloo (docs/robustness.md)
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)

@@ -4,8 +4,9 @@
         checkpoints/mask3d_vit-b_scannet.pth
 
 The checkpoint must hold a Mask3D model (or an mmpretrain MAE); the tool says what it found
-otherwise. It never writes over the checkpoint, nor over an existing file without ``--force``,
-and writes atomically (a killed export leaves no half file).
+otherwise. A color encoder with NaN or inf values (a diverged run) is refused, naming them. It
+never writes over the checkpoint, nor over an existing file without ``--force``, and writes
+atomically (a killed export leaves no half file).
 
 The output loads with ``torch.load(..., weights_only=True)`` and strictly into
 ``mmpretrain.models.VisionTransformer``; use it in any mmseg / mmdet config as
@@ -19,6 +20,7 @@ import mask3d_mm  # noqa: F401,I001  (first: mask3d_mm/compat.py says why)
 import torch
 from mmengine.runner.checkpoint import CheckpointLoader
 
+from mask3d_mm.engine.nonfinite import describe_nonfinite, find_nonfinite
 from mask3d_mm.models.export import describe_checkpoint, extract_rgb_encoder
 from mask3d_mm.output_files import atomic_output, check_output
 
@@ -36,6 +38,11 @@ def main() -> None:
         state_dict = extract_rgb_encoder(source)
     except KeyError as e:
         raise KeyError(f'{args.checkpoint}: {e.args[0]}') from None
+    bad, total = find_nonfinite(state_dict)
+    if bad:
+        raise ValueError(f'{args.checkpoint}: not exported, the color encoder is not finite '
+                         f'({describe_nonfinite(bad, total)}): the run had diverged when it '
+                         'saved this checkpoint; export an earlier one')
     kind, found = describe_checkpoint(source)
     if kind != 'mask3d':
         print(f'{args.checkpoint}: {found}, not a Mask3D one; exporting its ViT backbone')
