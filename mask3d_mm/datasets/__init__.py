@@ -16,3 +16,4 @@ except ImportError:
 else:
     from .nyuv2_seg import NYUv2SegDataset  # noqa: F401
     from .scannet_seg import ScanNetSegDataset  # noqa: F401
+    from .transforms.seg_loading import LoadSegLabels  # noqa: F401

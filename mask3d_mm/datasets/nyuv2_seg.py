@@ -15,8 +15,9 @@ class NYUv2SegDataset(BaseSegDataset):
             labels40/{train,test}/NNNN.png  (uint8, 0 = unlabelled, 1..40 NYU40 ids)
             depth/{train,test}/NNNN.png     (uint16 millimetres; not read here)
 
-    ``reduce_zero_label=True``: label 0 -> 255 (ignored), ids 1..40 -> 0..39. Not mmseg's
-    ``NYUDataset`` (depth estimation). Pick the split with ``data_prefix``, e.g.
+    ``reduce_zero_label=True``: label 0 -> 255 (ignored), ids 1..40 -> 0..39
+    (``mask3d_mm.LoadSegLabels(num_classes=40)`` refuses maps with other ids, naming the file).
+    Not mmseg's ``NYUDataset`` (depth estimation). Pick the split with ``data_prefix``, e.g.
     ``dict(img_path='images/test', seg_map_path='labels40/test')``.
 
     Args:

@@ -22,6 +22,9 @@ class ScanNetSegDataset(BaseSegDataset):
     ..., otherfurniture 39 -> 19, all other ids -> 255) is this dataset's ``label_map``, which
     mmseg's ``LoadAnnotations`` applies to every map, so the standard mmseg pipelines work
     unchanged. A ``metainfo=dict(classes=...)`` subset of the 20 classes composes with it.
+    ``mask3d_mm.LoadSegLabels`` (the shipped configs' loader) does the same and refuses, naming
+    the file, maps that mmseg's uint8 cast would misread (raw uint16 ids) or holding ids
+    outside the label map.
 
     Raw ScanNet color is 1296x968 while labels are 640x480: put ``mask3d_mm.AlignImageTo``
     (``reference='gt_seg_map'``) after ``LoadAnnotations`` in training pipelines; for

@@ -9,8 +9,12 @@ variable ``MASK3D_MM_CFG_OPTIONS``; an unknown top-level key (``train_dataloder.
 
 Builds the dataset of ``--phase`` (its own checks run first: missing files, empty data root, ...),
 then reads every frame through its pipeline up to the last file-loading transform
-(``LoadImageFromFile``, ``LoadAnnotations``, ``mask3d_mm.LoadDepthFromFile``, with all their
-checks: corrupt files, 8-bit or all-invalid depth, color/depth aspect mismatch, ...). A depth map
+(``LoadImageFromFile``, ``LoadAnnotations`` / ``mask3d_mm.LoadSegLabels``,
+``mask3d_mm.LoadDepthFromFile``, with all their checks: corrupt files, 8-bit or all-invalid
+depth, color/depth aspect mismatch, label maps whose ids do not fit the dataset, ...) and the
+pipeline's ``mask3d_mm.AlignImageTo`` steps (a label or depth map whose size does not fit its
+image; without an ``AlignImageTo``, label maps are checked against the image's aspect ratio
+all the same). A depth map
 that ``LoadDepthFromFile``'s plausibility check flags (wrong scale, bit rotation, disparity; see
 docs/data_preparation.md) is reported too, with the likely cause, unless the config sets
 ``on_implausible='ignore'``. Prints one line per bad frame (its file and the problem), writes them
@@ -28,6 +32,7 @@ from mmengine.registry import DATASETS, init_default_scope
 
 # the file-loading transforms: those that skip_bad_frames may skip in training
 from mask3d_mm.datasets.scannet_layout import FILE_LOADERS
+from mask3d_mm.datasets.transforms.align import AlignImageTo, check_aspect
 from mask3d_mm.datasets.transforms.loading import ImplausibleDepthError, LoadDepthFromFile
 from mask3d_mm.engine.runtime import apply_cfg_options, parse_cfg_options
 
@@ -49,12 +54,23 @@ def parse_args(argv=None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def _check_label_size(results: dict) -> dict:
+    """Without an ``AlignImageTo`` in the pipeline: a loaded label map must have the image's
+    aspect ratio (as ``AlignImageTo(reference='gt_seg_map')`` would require)."""
+    if 'gt_seg_map' in results and 'img' in results:
+        check_aspect(results, 'gt_seg_map', results['img'].shape[:2],
+                     results['gt_seg_map'].shape[:2], AlignImageTo().max_aspect_change)
+    return results
+
+
 class _ReadFrames(torch.utils.data.Dataset):
     """Item i: ``(file of frame i, None or the error that reading it raises)``.
 
     Frame i is read by the dataset itself (``dataset.prepare_data``: its own loop and error
-    notes), with its pipeline cut after the last file-loading transform, ``skip_bad_frames``
-    off (every bad frame is reported, none skipped) and implausible depth an error.
+    notes), with its pipeline cut after the last file-loading transform, followed by the
+    pipeline's later ``AlignImageTo`` steps (their checks: sizes, intrinsics), or, without
+    any, a check that a label map has its image's aspect ratio; ``skip_bad_frames`` off (every
+    bad frame is reported, none skipped) and implausible depth an error.
     """
 
     def __init__(self, dataset) -> None:
@@ -65,8 +81,9 @@ class _ReadFrames(torch.utils.data.Dataset):
         if last < 0:
             raise ValueError(f'the pipeline of {type(dataset).__name__} reads no file '
                              f'({", ".join(type(t).__name__ for t in transforms)})')
-        dataset.pipeline.transforms = transforms[:last + 1]
-        self.loaders = ', '.join(type(t).__name__ for t in transforms[:last + 1])
+        aligners = [t for t in transforms[last + 1:] if isinstance(t, AlignImageTo)]
+        dataset.pipeline.transforms = transforms[:last + 1] + (aligners or [_check_label_size])
+        self.loaders = ', '.join(type(t).__name__ for t in transforms[:last + 1] + aligners)
         if getattr(dataset, 'skip_bad_frames', False):
             dataset.skip_bad_frames = False
         for t in dataset.pipeline.transforms:  # report implausible depth per file, not warn

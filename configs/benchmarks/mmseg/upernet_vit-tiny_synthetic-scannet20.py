@@ -26,7 +26,7 @@ model = dict(
 
 train_pipeline = [
     dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations'),
+    dict(type='mask3d_mm.LoadSegLabels'),
     dict(type='mask3d_mm.AlignImageTo', reference='gt_seg_map'),
     dict(type='RandomResize', scale=(128, 96), ratio_range=(0.75, 1.5), keep_ratio=True),
     dict(type='RandomCrop', crop_size=crop_size, cat_max_ratio=0.75),
@@ -37,7 +37,7 @@ train_pipeline = [
 test_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='Resize', scale=(128, 96), keep_ratio=False),
-    dict(type='LoadAnnotations'),
+    dict(type='mask3d_mm.LoadSegLabels'),
     dict(type='PackSegInputs'),
 ]
 train_dataloader = dict(

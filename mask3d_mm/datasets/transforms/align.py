@@ -14,7 +14,7 @@ from .camera import (depth_to_color_homography, fov_mismatch, intrinsics_for_ima
                      scale_intrinsics, warp_to_camera)
 from .geometric import _seg_keys, resize_nearest
 
-__all__ = ['AlignImageTo', 'AlignColorToDepth']
+__all__ = ['AlignImageTo', 'AlignColorToDepth', 'check_aspect']
 
 REFERENCES = ('depth', 'gt_seg_map', 'annotation')
 INTRINSICS_MODES = ('auto', 'require', 'never')
@@ -31,6 +31,35 @@ def _files(results: dict) -> str:
     names = [f'{k}={results[k]}' for k in ('img_path', 'depth_path', 'seg_map_path')
              if k in results]
     return ', '.join(names) or 'unknown files'
+
+
+# reference -> (what it is, the data info key of its file)
+_REFERENCE_FILES = {
+    'depth': ('depth map', 'depth_path'),
+    'gt_seg_map': ('label map', 'seg_map_path'),
+    'annotation': ("annotated image size (the data info's width x height)", None),
+}
+
+
+def check_aspect(results: dict, reference: str, img_hw: Tuple[int, int],
+                 ref_hw: Tuple[int, int], max_aspect_change: float) -> None:
+    """Refuse an image whose aspect ratio differs from its reference's by more than
+    ``max_aspect_change`` (relative): they do not belong together.
+
+    Raises:
+        ValueError: naming the image and the reference's own file (``seg_map_path`` for a
+            label map, ``depth_path`` for a depth map) and both sizes.
+    """
+    (ih, iw), (h, w) = img_hw, ref_hw
+    change = abs((iw / ih) / (w / h) - 1)
+    if change > max_aspect_change:
+        what, key = _REFERENCE_FILES[reference]
+        if key:
+            what += f' {results.get(key, "(no file)")} ({reference})'
+        raise ValueError(f'{what} is {w}x{h} but its image '
+                         f'{results.get("img_path")} is {iw}x{ih}: aspect ratios differ by '
+                         f'{change:.1%} (> max_aspect_change={max_aspect_change:g}): a '
+                         'wrong-size, transposed, cropped or wrongly paired file')
 
 
 @TRANSFORMS.register_module()
@@ -118,15 +147,6 @@ class AlignImageTo(BaseTransform):
                            f'({results.get("img_path")}); put {loader} before it')
         return ref.shape[:2]
 
-    def _check_aspect(self, results: dict, img_hw: tuple, ref_hw: tuple) -> None:
-        (ih, iw), (h, w) = img_hw, ref_hw
-        change = abs((iw / ih) / (w / h) - 1)
-        if change > self.max_aspect_change:
-            other = results.get('depth_path', results.get('seg_map_path', 'annotations'))
-            raise ValueError(f'image {results.get("img_path")} is {iw}x{ih} but its '
-                             f'{self.reference} ({other}) is {w}x{h}: aspect ratios differ '
-                             f'by {change:.1%}')
-
     def _intrinsics(self, results: dict, key: str, wh: Tuple[int, int]) -> np.ndarray:
         """``results[key]`` scaled to an image of size ``wh`` (noted once when scaled)."""
         try:
@@ -197,7 +217,8 @@ class AlignImageTo(BaseTransform):
 
     def transform(self, results: dict) -> Optional[dict]:
         h, w = self._target_size(results)
-        self._check_aspect(results, results['img'].shape[:2], (h, w))
+        check_aspect(results, self.reference, results['img'].shape[:2], (h, w),
+                     self.max_aspect_change)
         known = all(results.get(k) is not None
                     for k in ('color_intrinsics', 'depth_intrinsics'))
         if self.reference == 'depth' and self.use_intrinsics != 'never':

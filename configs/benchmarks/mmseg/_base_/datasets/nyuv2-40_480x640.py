@@ -6,7 +6,8 @@ data_root = 'data/nyuv2/'
 crop_size = (480, 640)  # (h, w)
 train_pipeline = [
     dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations'),  # 0 -> 255, 1..40 -> 0..39 (reduce_zero_label)
+    # 0 -> 255, 1..40 -> 0..39 (reduce_zero_label); ids beyond 40 refused
+    dict(type='mask3d_mm.LoadSegLabels', num_classes=40),
     dict(type='RandomResize', scale=(640, 480), ratio_range=(0.5, 2.0), keep_ratio=True),
     dict(type='RandomCrop', crop_size=crop_size, cat_max_ratio=0.75),
     dict(type='RandomFlip', prob=0.5),
@@ -15,7 +16,7 @@ train_pipeline = [
 ]
 test_pipeline = [
     dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations'),
+    dict(type='mask3d_mm.LoadSegLabels', num_classes=40),
     dict(type='PackSegInputs'),
 ]
 train_dataloader = dict(

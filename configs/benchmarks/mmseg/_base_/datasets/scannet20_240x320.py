@@ -6,7 +6,8 @@ data_root = 'data/scannet/scannet_frames_25k/'
 crop_size = (240, 320)  # (h, w)
 train_pipeline = [
     dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations'),  # NYU40 ids -> 0..19 / 255 by the dataset's label_map
+    # NYU40 ids -> 0..19 / 255 by the dataset's label_map; ids it does not map (raw uint16 ids) refused
+    dict(type='mask3d_mm.LoadSegLabels'),
     dict(type='mask3d_mm.AlignImageTo', reference='gt_seg_map'),  # 1296x968 color -> the 640x480 label grid
     dict(type='RandomResize', scale=(320, 240), ratio_range=(0.5, 2.0), keep_ratio=True),
     dict(type='RandomCrop', crop_size=crop_size, cat_max_ratio=0.75),
@@ -17,7 +18,7 @@ train_pipeline = [
 test_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='Resize', scale=(320, 240), keep_ratio=False),
-    dict(type='LoadAnnotations'),  # after Resize: the label keeps its 640x480
+    dict(type='mask3d_mm.LoadSegLabels'),  # after Resize: the label keeps its 640x480
     dict(type='PackSegInputs'),
 ]
 train_dataloader = dict(
