@@ -59,7 +59,13 @@ PLAUSIBILITY_DEFAULTS: Dict[str, float] = dict(
     min_median_depth=0.2,  # metres
     max_median_ratio=0.8,  # median valid depth / max_depth
     max_beyond_fraction=0.2,  # measured pixels beyond max_depth / measured pixels
+    # a room read at 1/4-1/5 of its scale (millimetres read as TUM's / 5000 or Matterport's
+    # / 4000): median below near_median_depth AND 95% of the valid pixels nearer than
+    # min_far_depth (metres); see near_symptom
+    near_median_depth=0.8,
+    min_far_depth=1.5,
 )
+_FAR_PERCENTILE = 95  # the "far" depth of a map: this percentile of its valid depths
 _REFERENCE_DEPTH = 10.0  # max_depth of the check when LoadDepthFromFile(max_depth=None)
 _TYPICAL_MEDIAN = 2.5  # candidates are listed closest to this (metres) first
 _MIN_LEVELS = 16  # fewer distinct measured values: a coarse unit (e.g. whole metres)
@@ -118,6 +124,7 @@ class DepthStats(NamedTuple):
     valid_fraction: float  # valid pixels / pixels
     median: float  # median valid depth (metres); NaN without valid pixels
     beyond_fraction: float  # measured pixels beyond max_depth / measured pixels
+    far: float = float('nan')  # 95th percentile of the valid depths (metres)
 
 
 def depth_stats(depth: np.ndarray, invalid: np.ndarray, max_depth: Optional[float]) -> DepthStats:
@@ -131,8 +138,33 @@ def depth_stats(depth: np.ndarray, invalid: np.ndarray, max_depth: Optional[floa
     else:
         num_beyond = 0
     values = depth[measured]
-    median = float(np.median(values)) if values.size else float('nan')
-    return DepthStats(values.size / max(depth.size, 1), median, num_beyond / max(num_measured, 1))
+    median, far = (np.percentile(values, [50, _FAR_PERCENTILE]) if values.size else
+                   (float('nan'), float('nan')))
+    return DepthStats(values.size / max(depth.size, 1), float(median),
+                      num_beyond / max(num_measured, 1), float(far))
+
+
+def near_symptom(stats: DepthStats, thresholds: Dict[str, float]) -> List[str]:
+    """A room read at a fraction of its scale: the median valid depth below
+    ``near_median_depth`` (0.8 m) and 95% of the valid pixels nearer than ``min_far_depth``
+    (1.5 m).
+
+    Millimetres read with TUM's scale (/ 5000) or Matterport's (/ 4000) shrink a room 4-5x:
+    a 2 m median becomes 0.4-0.5 m and nothing lies beyond ~1.2 m. Read correctly, room-scale
+    frames have medians of 1-4 m and walls beyond 1.5 m; a close-range frame (a tabletop at
+    0.6 m) passes as long as 5% of its valid pixels lie beyond 1.5 m. Limits: a room whose
+    true median exceeds 4 m (read / 5) or 3.2 m (/ 4), or whose 95th percentile exceeds
+    7.5 m (/ 5) or 6 m (/ 4), is not caught; a genuine frame that close (a sensor within
+    0.8 m of a surface filling half the view, nothing beyond 1.5 m) is flagged: turn the rule
+    off with ``plausibility=dict(near_median_depth=0)``.
+    """
+    if not (thresholds['min_median_depth'] <= stats.median < thresholds['near_median_depth']
+            and stats.far < thresholds['min_far_depth']):
+        return []
+    return [f'median valid depth {stats.median:.3g} m < {thresholds["near_median_depth"]:g} m '
+            f'and {_FAR_PERCENTILE}% of the valid pixels nearer than {stats.far:.3g} m (< '
+            f'{thresholds["min_far_depth"]:g} m): a room read at a fraction of its scale, or '
+            'a close-range capture (then set plausibility=dict(near_median_depth=0))']
 
 
 def symptoms(stats: DepthStats, max_depth: Optional[float], thresholds: Dict[str, float]
@@ -153,7 +185,7 @@ def symptoms(stats: DepthStats, max_depth: Optional[float], thresholds: Dict[str
     if max_depth is not None and stats.beyond_fraction > thresholds['max_beyond_fraction']:
         found.append(f'{100 * stats.beyond_fraction:.0f}% of the measured pixels lie beyond '
                      f'max_depth={max_depth:g} m')
-    return found
+    return found + near_symptom(stats, thresholds)
 
 
 def raw_symptoms(values: np.ndarray, enc: DepthEncoding) -> List[str]:

@@ -69,12 +69,15 @@ class LoadDepthFromFile(BaseTransform):
 
     **Plausibility check.** On about 4800 pixels of each map (a strided grid): a map is
     implausible when fewer than 5% of its pixels are valid, its median valid depth is below
-    0.2 m or above 0.8 x ``max_depth``, or more than 20% of its measured pixels lie beyond
-    ``max_depth`` (with ``max_depth=None``, the median is checked against 8 m). These are the
+    0.2 m or above 0.8 x ``max_depth``, more than 20% of its measured pixels lie beyond
+    ``max_depth`` (with ``max_depth=None``, the median is checked against 8 m), or its median
+    is below 0.8 m while 95% of its valid pixels are nearer than 1.5 m. These are the
     symptoms of a wrong encoding: metres stored as integers (median ~0.003 m), TUM read as
-    millimetres (20-80% beyond 10 m), SUN RGB-D without its bit rotation (median ~9 m, or nearly
-    no valid pixel), NYU raw disparity. The message names the file, the symptoms and the likely
-    cause (the encodings under which the values are plausible). ``on_implausible='warn'`` logs
+    millimetres (20-80% beyond 10 m), millimetres read as TUM's or Matterport's units (a room
+    shrunk 4-5x; :func:`~.depth_encoding.near_symptom` states that rule and its limits), SUN
+    RGB-D without its bit rotation (median ~9 m, or nearly no valid pixel), NYU raw disparity.
+    The message names the file, the symptoms and the likely cause (the encodings under which
+    the values are plausible). ``on_implausible='warn'`` logs
     the first implausible file of each process and again at 10, 100, ... files, with the count;
     ``'error'`` raises :class:`ImplausibleDepthError`; ``'ignore'`` skips the check.
 
@@ -104,7 +107,9 @@ class LoadDepthFromFile(BaseTransform):
         on_implausible (str): ``'warn'``, ``'error'`` or ``'ignore'``. Defaults to 'warn'.
         plausibility (dict, optional): overrides of the thresholds ``min_valid_fraction``
             (0.05), ``min_median_depth`` (0.2 m), ``max_median_ratio`` (0.8),
-            ``max_beyond_fraction`` (0.2). Defaults to None.
+            ``max_beyond_fraction`` (0.2), ``near_median_depth`` (0.8 m; 0 turns the near-range
+            rule off, e.g. for close-range captures) and ``min_far_depth`` (1.5 m).
+            Defaults to None.
     """
 
     def __init__(self,
