@@ -9,9 +9,15 @@
 - Colour and depth (or a label map, an annotation, the image size an intrinsics file is for)
   of one frame show one view: their aspect ratios differ by at most :data:`MAX_ASPECT_CHANGE`.
 
-The data is checked against it at the boundaries (``PackRGBDInputs``, ``RGBDDataPreprocessor``,
-``Mask3D`` stacking the masks with :func:`check_patch_mask`); the modules inside trust it.
-Functions take numpy arrays or torch tensors and return the same kind.
+Each part is checked at one boundary (docs/design.md), errors naming the sample's files
+(:func:`sample_name`): the aspect ratio where a second map of the frame is read or aligned
+(``LoadDepthFromFile``; ``AlignImageTo`` for label maps and annotations, and for depth read
+before the colour), with one tolerance; the depth size where it is stacked against the image
+(``RGBDDataPreprocessor``); the patch masks (bool, the grid of the model's patch size, same
+count) where the model stacks them (``Mask3D`` with :func:`check_patch_mask`). The modules
+after them trust it; consumers of the model's output derive p from the grid
+(:func:`grid_patch_size`). Functions take numpy arrays or torch tensors and return the same
+kind.
 """
 from typing import Optional, Sequence, Tuple, TypeVar, Union
 
@@ -19,7 +25,7 @@ import numpy as np
 import torch
 
 __all__ = ['valid_depth', 'patch_to_pixel_mask', 'grid_patch_size', 'check_patch_mask',
-           'MAX_ASPECT_CHANGE']
+           'sample_name', 'MAX_ASPECT_CHANGE']
 
 Array = TypeVar('Array', np.ndarray, torch.Tensor)
 
@@ -88,3 +94,11 @@ def check_patch_mask(mask: Union[np.ndarray, torch.Tensor], grid: Tuple[int, int
     if tuple(mask.shape) not in ((h, w), (h * w, )):
         raise ValueError(f'{name} has shape {tuple(mask.shape)}, expected ({h}, {w})')
     return mask.reshape(h * w)
+
+
+def sample_name(sample, index: int) -> str:
+    """Names a data sample in contract errors by its files: ``sample 3 (img_path='...',
+    depth_path='...')``."""
+    meta = getattr(sample, 'metainfo', {}) or {}
+    names = [f'{k}={meta[k]!r}' for k in ('img_path', 'depth_path') if k in meta]
+    return f'sample {index} (' + (', '.join(names) if names else 'no img_path') + ')'

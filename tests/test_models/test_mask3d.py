@@ -73,19 +73,34 @@ def test_surface_normal_target(build_model, make_batch):
 
 
 def test_mask_validation_errors(build_model, make_batch):
+    """The one check of the patch masks (the pipeline packs them unchecked, the encoders trust
+    them): dtype, grid of the model's patch size, count; errors name the sample's files."""
     model = build_model()
     inputs, samples = make_batch()
-    with pytest.raises(ValueError, match=r'expected \(2, 3\)'):
-        bad = make_batch()[1]
+
+    def named(batch):
+        for i, ds in enumerate(batch):
+            ds.set_metainfo(dict(img_path=f'color/{i:06d}.jpg', depth_path=f'depth/{i:06d}.png'))
+        return batch
+
+    with pytest.raises(ValueError, match=r"'rgb_mask' of sample 1 \(img_path='color/000001\.jpg'"
+                       r", depth_path='depth/000001\.png'\) has shape \(3, 2\), expected "
+                       r'\(2, 3\): input 32x48 / patch 16'):
+        bad = named(make_batch()[1])
         bad[1].rgb_mask = torch.zeros(3, 2, dtype=torch.bool)
         model.loss(inputs, bad)
-    with pytest.raises(TypeError, match='bool'):
+    with pytest.raises(ValueError, match=r'expected \(2, 3\).*RGBDMaskGenerator\.patch_size'):
         bad = make_batch()[1]
+        bad[0].rgb_mask = torch.zeros(1, 2, dtype=torch.bool)  # a grid of 32x32 patches
+        model.loss(inputs, bad)
+    with pytest.raises(TypeError, match=r"'depth_mask' of sample 0 .*000000\.png.* bool"):
+        bad = named(make_batch()[1])
         bad[0].depth_mask = bad[0].depth_mask.to(torch.uint8)
         model.loss(inputs, bad)
-    with pytest.raises(ValueError, match='same number'):
-        bad = make_batch()[1]
-        bad[0].rgb_mask = torch.zeros(2, 3, dtype=torch.bool)
+    with pytest.raises(ValueError, match=r"same number.*\[6, 3\] \(not as sample 0: sample 1 "
+                       r"\(img_path='color/000001\.jpg'"):
+        bad = named(make_batch()[1])
+        bad[0].rgb_mask = torch.ones(2, 3, dtype=torch.bool)
         model.loss(inputs, bad)
     with pytest.raises(KeyError, match=r"mask3d_mm\.PackRGBDInputs\(.*'depth_mask'"):
         bad = make_batch()[1]

@@ -6,7 +6,6 @@ import torch
 from mmpretrain.datasets.transforms import PackInputs
 
 from mask3d_mm.registry import TRANSFORMS
-from mask3d_mm.structures import grid_patch_size
 
 __all__ = ['PackRGBDInputs']
 
@@ -19,6 +18,10 @@ class PackRGBDInputs(PackInputs):
     (numpy arrays stay numpy, so they neither move to the device nor stack). This subclass
     stores numpy arrays as tensors: ``depth`` as a float32 HxW tensor, boolean masks as bool
     tensors, anything else with its dtype kept.
+
+    Shapes are not checked here: the depth size where the data preprocessor stacks it against
+    the image, the masks where :class:`Mask3D` stacks them against its patch grid, each naming
+    the sample's files (docs/design.md).
 
     Added Keys:
 
@@ -53,32 +56,7 @@ class PackRGBDInputs(PackInputs):
             value = value.float()
         return value
 
-    @staticmethod
-    def check_contract(results: dict, image_size: tuple, name: str) -> None:
-        """The RGB-D contract (:mod:`mask3d_mm.structures.depth_contract`) at the boundary of
-        the pipeline: depth HxW as the image, patch masks bool grids tiling the image with
-        square patches. Shapes and dtypes only (no scan of the values)."""
-        depth = results.get('depth', None)
-        if depth is not None and tuple(depth.shape) != image_size:
-            raise ValueError(f'PackRGBDInputs: {name}: depth of shape {tuple(depth.shape)} '
-                             f'does not match the image size {image_size} (HxW)')
-        for key in ('rgb_mask', 'depth_mask'):
-            mask = results.get(key, None)
-            if mask is None:
-                continue
-            if mask.dtype not in (np.bool_, torch.bool) or mask.ndim != 2:
-                raise TypeError(f'PackRGBDInputs: {name}: {key} must be a 2-D bool patch grid '
-                                f'(True = masked), got {mask.dtype} {tuple(mask.shape)}')
-            try:
-                grid_patch_size(mask.shape, image_size)
-            except ValueError as e:
-                raise ValueError(f'PackRGBDInputs: {name}: {key}: {e}') from None
-
     def transform(self, results: dict) -> dict:
-        img = results.get(self.input_key, None)
-        if isinstance(img, (np.ndarray, torch.Tensor)) and img.ndim in (2, 3):
-            name = results.get('depth_path', results.get('img_path', 'sample'))
-            self.check_contract(results, tuple(img.shape[:2]), str(name))
         packed = super().transform(results)
         data_sample = packed['data_samples']
         for key in self.algorithm_keys:

@@ -7,7 +7,7 @@ from mmpretrain.models.selfsup.base import BaseSelfSupervisor
 from mmpretrain.structures import DataSample
 
 from mask3d_mm.registry import MODELS
-from mask3d_mm.structures import check_patch_mask, patch_to_pixel_mask
+from mask3d_mm.structures import check_patch_mask, patch_to_pixel_mask, sample_name
 
 __all__ = ['Mask3D']
 
@@ -80,15 +80,15 @@ class Mask3D(BaseSelfSupervisor):
 
     def _split_inputs(self, inputs: Sequence[torch.Tensor]
                       ) -> Tuple[torch.Tensor, torch.Tensor, Tuple[int, int]]:
-        """Check ``[rgb, depth]`` and return them with the patch grid (h, w)."""
+        """``[rgb, depth]`` and the patch grid (h, w) of the input size.
+
+        The depth size is the data preprocessor's check (it stacks the depth against the image,
+        naming the files); here only that the input tiles into patches of this model.
+        """
         if not isinstance(inputs, (list, tuple)) or len(inputs) != 2:
             raise TypeError('Mask3D expects inputs=[rgb (B,3,H,W), depth (B,1,H,W)] '
                             '(see RGBDDataPreprocessor)')
         rgb, depth = inputs
-        if rgb.dim() != 4 or depth.dim() != 4 or depth.shape[1] != 1 or (
-                rgb.shape[0], *rgb.shape[2:]) != (depth.shape[0], *depth.shape[2:]):
-            raise ValueError(f'rgb {tuple(rgb.shape)} and depth {tuple(depth.shape)} must be '
-                             '(B,3,H,W) and (B,1,H,W) of the same B, H, W')
         p = self.patch_size
         H, W = rgb.shape[-2:]
         if H % p or W % p:
@@ -99,9 +99,11 @@ class Mask3D(BaseSelfSupervisor):
                      grid: Tuple[int, int]) -> torch.Tensor:
         """Stack ``data_sample.<key>`` into (B, h * w) bool on the CPU, checking the contract.
 
-        This is where the patch masks are checked (dtype, grid, same count per sample); the
-        encoders trust them. They stay on the CPU (where the data samples hold them), so the
-        checks and the encoders' visible-patch indices need no device sync.
+        This is the one place the patch masks are checked (bool, the (h, w) grid of this
+        model's patch size, same count per sample), naming the sample's files; the pipeline
+        does not check them and the encoders trust them. They stay on the CPU (where the data
+        samples hold them), so the checks and the encoders' visible-patch indices need no
+        device sync.
         """
         h, w = grid
         if data_samples is None or len(data_samples) != batch_size:
@@ -114,15 +116,19 @@ class Mask3D(BaseSelfSupervisor):
                 raise KeyError(f"data sample {i} has no '{key}'; add RGBDMaskGenerator and "
                                f"mask3d_mm.PackRGBDInputs(algorithm_keys=[..., '{key}'])")
             try:
-                masks.append(check_patch_mask(m, grid, f"'{key}' of data sample {i}").cpu())
+                masks.append(check_patch_mask(m, grid, f"'{key}' of {sample_name(ds, i)}")
+                             .cpu())
             except ValueError as e:
                 raise ValueError(f'{e}: input {h * self.patch_size}x{w * self.patch_size} / '
-                                 f'patch {self.patch_size}') from None
+                                 f'patch {self.patch_size} (RGBDMaskGenerator.patch_size must '
+                                 "be the model's)") from None
         masks = torch.stack(masks)
         counts = masks.sum(dim=1)
         if not bool((counts == counts[0]).all()):
+            odd = '; '.join(sample_name(data_samples[i], i)
+                            for i in (counts != counts[0]).nonzero().flatten().tolist())
             raise ValueError(f"'{key}' must mask the same number of patches in every sample, "
-                             f'got {counts.tolist()}')
+                             f'got {counts.tolist()} (not as sample 0: {odd})')
         return masks
 
     def extract_feat(self, inputs: Union[torch.Tensor, Sequence[torch.Tensor]]):

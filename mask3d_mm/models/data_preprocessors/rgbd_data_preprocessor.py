@@ -6,15 +6,9 @@ import torch
 from mmpretrain.models.utils.data_preprocessor import SelfSupDataPreprocessor
 
 from mask3d_mm.registry import MODELS
+from mask3d_mm.structures import sample_name
 
 __all__ = ['RGBDDataPreprocessor']
-
-
-def _sample_name(sample, index: int) -> str:
-    """Names a sample in error messages by its files."""
-    meta = getattr(sample, 'metainfo', {}) or {}
-    names = [f'{k}={meta[k]!r}' for k in ('img_path', 'depth_path') if k in meta]
-    return f'sample {index} (' + (', '.join(names) if names else 'no img_path') + ')'
 
 
 @MODELS.register_module()
@@ -73,7 +67,7 @@ class RGBDDataPreprocessor(SelfSupDataPreprocessor):
         if bool(torch.isfinite(x).all()):
             return
         bad = (~torch.isfinite(x)).flatten(1).any(1).nonzero().flatten().tolist()
-        names = '; '.join(_sample_name(data_samples[i], i) for i in bad)
+        names = '; '.join(sample_name(data_samples[i], i) for i in bad)
         raise ValueError(f'RGBDDataPreprocessor: non-finite (NaN or inf) {name} in {names}. '
                          'Fix or exclude these files; mark invalid depth with 0, not NaN.')
 
@@ -85,7 +79,7 @@ class RGBDDataPreprocessor(SelfSupDataPreprocessor):
             depth = sample.get('depth', None) if hasattr(sample, 'get') else None
             if depth is None:
                 raise KeyError(
-                    f'RGBDDataPreprocessor: {_sample_name(sample, i)} has no depth; pack it with '
+                    f'RGBDDataPreprocessor: {sample_name(sample, i)} has no depth; pack it with '
                     "mask3d_mm.PackRGBDInputs(algorithm_keys=['depth', ...]).")
             if isinstance(depth, np.ndarray):
                 depth = torch.from_numpy(np.ascontiguousarray(depth))
@@ -93,7 +87,7 @@ class RGBDDataPreprocessor(SelfSupDataPreprocessor):
                 depth = depth[0]
             if depth.dim() != 2 or tuple(depth.shape) != tuple(size):
                 raise ValueError(
-                    f'RGBDDataPreprocessor: {_sample_name(sample, i)}: depth of shape '
+                    f'RGBDDataPreprocessor: {sample_name(sample, i)}: depth of shape '
                     f'{tuple(depth.shape)} does not match the image size {tuple(size)} (HxW).')
             depths.append(depth.float())
         return torch.stack(depths)[:, None]

@@ -50,22 +50,20 @@ def build_2d_sincos_pos_embed(patch_resolution: Sequence[int],
 
 
 def mask_to_ids(mask: torch.Tensor) -> torch.Tensor:
-    """Indices of the visible (False) patches, ascending, same count per sample.
+    """Indices of the visible (False) patches, ascending.
 
-    The count is read on the host: pass a CPU mask (as :class:`Mask3D` does) to keep a GPU step
+    Every sample must hide the same number of patches: checked where the masks enter the
+    model (:meth:`Mask3D._stack_masks`), trusted here (the count of sample 0 is used). The
+    count is read on the host: pass a CPU mask (as :class:`Mask3D` does) to keep a GPU step
     free of device synchronisation, and move the result to the device.
 
     Args:
-        mask (torch.Tensor): (B, L) bool, True = masked.
+        mask (torch.Tensor): (B, L) bool, True = masked, same count per sample.
 
     Returns:
         torch.Tensor: (B, N_vis) int64.
     """
-    num_visible = (~mask).sum(dim=1)
-    if num_visible.numel() and not bool((num_visible == num_visible[0]).all()):
-        raise ValueError('every sample must have the same number of visible patches, got '
-                         f'{num_visible.tolist()}')
-    n = int(num_visible[0]) if num_visible.numel() else 0
+    n = int((~mask[0]).sum()) if mask.shape[0] else 0
     # stable sort puts the visible (0) patches first, in their original order
     return torch.sort(mask.long(), dim=1, stable=True)[1][:, :n]
 
