@@ -1,7 +1,8 @@
 """Writing a whole synthetic set safely: a non-empty folder is refused unless ``overwrite`` and
-it holds a set this package wrote; the set is built beside the target and renamed in, so the
-target is always a complete set (old or new). Used by
-``tools/dataset_converters/generate_synthetic_scannet.py``."""
+it holds a set this package wrote (its marker file names the generator: a real ScanNet export
+has the same scene folders and split files, so the layout alone proves nothing); the set is
+built beside the target and renamed in, so the target is always a complete set (old or new).
+Used by ``tools/dataset_converters/generate_synthetic_scannet.py``."""
 import json
 import os
 import os.path as osp
@@ -13,11 +14,14 @@ from typing import Callable, List, Optional
 from mask3d_mm.datasets.scannet_layout import EXTRINSICS_FILES, INTRINSICS_FILES, MODALITIES
 from .writer import generate_scannet_scenes, write_scene_splits
 
-__all__ = ['MARKER', 'SPLIT_FILES', 'unexpected_entries', 'check_target', 'replace_dir',
-           'write_synthetic_set']
+__all__ = ['MARKER', 'GENERATOR', 'SPLIT_FILES', 'marker_problem', 'unexpected_entries',
+           'check_target', 'replace_dir', 'write_synthetic_set']
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 MARKER = '.mask3d_mm_synthetic.json'
+GENERATOR = 'mask3d_mm.synthetic'  # the marker's ``generator`` field
+# the marker of sets written before the ``generator`` field: its ``tool`` field
+LEGACY_TOOL = 'tools/dataset_converters/generate_synthetic_scannet.py'
 SPLIT_FILES = ('scannetv2_train.txt', 'scannetv2_val.txt')
 # what a scene folder of either layout holds
 SCENE_ENTRIES = ({folder for folder, _, _ in MODALITIES.values()}
@@ -25,22 +29,40 @@ SCENE_ENTRIES = ({folder for folder, _, _ in MODALITIES.values()}
                  | {parts[0] for parts in EXTRINSICS_FILES.values()})
 
 
+def marker_problem(root: str) -> Optional[str]:
+    """Why ``root`` is not a set this package wrote by its marker file (None: it is): the
+    marker must be a JSON file whose ``generator`` field is :data:`GENERATOR` (sets written
+    before that field: whose ``tool`` field is the generator script)."""
+    path = osp.join(root, MARKER)
+    if not osp.isfile(path) or osp.islink(path):
+        return f'it has no {MARKER}, the file the generator writes into every set'
+    try:
+        with open(path) as f:
+            record = json.load(f)
+    except (OSError, ValueError) as e:
+        return f'its {MARKER} is not readable JSON ({e})'
+    if not isinstance(record, dict) or (record.get('generator') != GENERATOR
+                                        and record.get('tool') != LEGACY_TOOL):
+        return f'its {MARKER} does not name the generator ({GENERATOR!r})'
+    return None
+
+
 def unexpected_entries(root: str) -> List[str]:
-    """Entries of ``root`` that a set of this package does not have (empty: ``root`` looks
-    like one); a set without the marker (written before it existed) must hold scenes."""
+    """Entries of ``root`` that a set of this package does not have (empty: only scene
+    folders, split files and the marker)."""
     entries = os.listdir(root)
     scenes = [e for e in entries if re.fullmatch(r'scene\d{4}_00', e)
               and osp.isdir(osp.join(root, e)) and not osp.islink(osp.join(root, e))]
     odd = sorted(set(entries) - set(scenes) - {MARKER, *SPLIT_FILES})
     odd += [f'{s}/{e}' for s in scenes for e in os.listdir(osp.join(root, s))
             if e not in SCENE_ENTRIES]
-    if MARKER not in entries and not scenes:
-        odd.append(f'(no {MARKER} and no scene folder)')
     return odd
 
 
 def check_target(out_dir: str, overwrite: bool) -> None:
-    """Refuse a non-empty ``out_dir`` unless ``overwrite`` and it looks like a set of ours."""
+    """Refuse a non-empty ``out_dir`` unless ``overwrite`` and it is a set of ours: its marker
+    names the generator (:func:`marker_problem`) and it holds nothing else
+    (:func:`unexpected_entries`). Nothing is removed here."""
     if not osp.exists(out_dir) or (osp.isdir(out_dir) and not os.listdir(out_dir)):
         return
     if not osp.isdir(out_dir):
@@ -53,10 +75,15 @@ def check_target(out_dir: str, overwrite: bool) -> None:
     if not overwrite:
         raise FileExistsError(f'{out_dir} is not empty: pass --overwrite to replace the whole '
                               'set (the old frames are removed), or choose another folder')
+    problem = marker_problem(out_dir)
+    if problem:
+        raise ValueError(f'{out_dir} is not a set written by this tool: {problem}. A real '
+                         'ScanNet export looks the same otherwise, so --overwrite removes '
+                         'nothing here; delete it yourself or choose another folder')
     odd = unexpected_entries(out_dir)
     if odd:
-        raise ValueError(f'{out_dir} does not look like a set written by this tool (found '
-                         f'{odd[:5]}), so --overwrite does not remove it; delete it yourself '
+        raise ValueError(f'{out_dir} holds files a set written by this tool does not have '
+                         f'({odd[:5]}), so --overwrite does not remove it; delete it yourself '
                          'or choose another folder')
 
 
@@ -83,9 +110,11 @@ def write_synthetic_set(out_dir: str, overwrite: bool = False, val_fraction: flo
 
     Args:
         out_dir (str): the set's folder.
-        overwrite (bool): replace a set this package wrote. Defaults to False.
+        overwrite (bool): replace a set this package wrote (its marker names the
+            generator). Defaults to False.
         val_fraction (float): share of scenes listed in ``scannetv2_val.txt``.
-        record (dict, optional): what the marker file records (e.g. the command line).
+        record (dict, optional): what the marker file records (e.g. the command line)
+            beside ``generator``.
         progress (callable, optional): called with each finished scene dir.
         **kwargs: arguments of :func:`generate_scannet_scenes` (``num_scenes``, ...).
 
@@ -101,7 +130,7 @@ def write_synthetic_set(out_dir: str, overwrite: bool = False, val_fraction: flo
         if len(scene_dirs) > 1 or val_fraction == 1:  # 1: a held-out set, all in val
             write_scene_splits(part, scene_dirs, val_fraction)
         with open(osp.join(part, MARKER), 'w') as f:
-            json.dump(record or {}, f, indent=1)
+            json.dump(dict(record or {}, generator=GENERATOR), f, indent=1)
     except BaseException:
         shutil.rmtree(part, ignore_errors=True)
         raise

@@ -9,14 +9,18 @@ import subprocess
 import sys
 import time
 
+import cv2
+import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
 
 from helpers.seg_data import nyu_frames, write_class_mapping, write_labeled_mat, write_splits_mat
+from helpers.sens_writer import write_sens
 from helpers.tools import REPO, run, run_tool_main
 
+from mask3d_mm.synthetic.output import MARKER as SYNTHETIC_MARKER
 from mask3d_mm.utils import ensure_data
 
 GENERATOR = 'dataset_converters/generate_synthetic_scannet'
@@ -182,18 +186,73 @@ def test_generator_overwrite_removes_only_its_own_sets(tmp_path):
     mine = tmp_path / 'mine'
     mine.mkdir()
     (mine / 'notes.txt').write_text('keep me')
-    with pytest.raises(ValueError, match=r"does not look like a set .*notes.txt"):
+    with pytest.raises(ValueError, match=r'not a set written by this tool: it has no '
+                       r'\.mask3d_mm_synthetic\.json'):
         run_tool_main(GENERATOR, str(mine), '--overwrite', *TINY)
     assert (mine / 'notes.txt').read_text() == 'keep me'
     root = str(tmp_path / 'synthetic')
     run_tool_main(GENERATOR, root, '--num-scenes', '2', '--frames-per-scene', '1', *TINY)
+    with open(osp.join(root, SYNTHETIC_MARKER)) as f:
+        assert json.load(f)['generator'] == 'mask3d_mm.synthetic'
     open(osp.join(root, 'scene0000_00', 'my_labels.txt'), 'w').close()
-    with pytest.raises(ValueError, match='scene0000_00/my_labels.txt'):
+    with pytest.raises(ValueError, match='holds files .*scene0000_00/my_labels.txt'):
         run_tool_main(GENERATOR, root, '--overwrite', *TINY)
+    assert osp.isfile(osp.join(root, 'scene0000_00', 'my_labels.txt'))
     for protected in (REPO, '/', osp.expanduser('~')):
         with pytest.raises(ValueError, match='give a folder of its own'):
             run_tool_main(GENERATOR, protected, '--overwrite', *TINY)
     assert osp.isfile(osp.join(REPO, 'README.md'))
+
+
+def _tree(root) -> dict:
+    """Relative path -> sha256 of every file under ``root``."""
+    return {osp.relpath(osp.join(d, f), root): _digest(osp.join(d, f))
+            for d, _, files in os.walk(root) for f in files}
+
+
+def _write_scans(scans, scenes=('scene0000_00', 'scene0001_00'), frames=3) -> None:
+    """ScanNet ``scans/sceneXXXX_XX/sceneXXXX_XX.sens`` files of ``frames`` tiny frames."""
+    rng = np.random.default_rng(0)
+    for scene in scenes:
+        os.makedirs(osp.join(scans, scene))
+        colors = [cv2.imencode('.jpg', rng.integers(0, 256, (12, 16, 3), dtype=np.uint8))[1]
+                  .tobytes() for _ in range(frames)]
+        depths = [rng.integers(500, 5000, (6, 8), dtype=np.uint16) for _ in range(frames)]
+        poses = [np.eye(4) + rng.normal(size=(4, 4)) * [[1], [1], [1], [0]]
+                 for _ in range(frames)]
+        write_sens(osp.join(scans, scene, scene + '.sens'), colors, depths, poses,
+                   color_size=(16, 12))
+
+
+def _exported_scannet(tmp_path) -> str:
+    """A real-layout ScanNet set: frames exported by tools/dataset_converters/export_sens.py,
+    plus ScanNet's split files."""
+    scans, root = str(tmp_path / 'scans'), str(tmp_path / 'scannet_frames')
+    _write_scans(scans)
+    run_tool_main('dataset_converters/export_sens', scans, '--out-dir', root, '--frame-skip',
+                  '1')
+    (tmp_path / 'scannet_frames' / 'scannetv2_train.txt').write_text('scene0000_00\n')
+    (tmp_path / 'scannet_frames' / 'scannetv2_val.txt').write_text('scene0001_00\n')
+    return root
+
+
+def test_generator_overwrite_refuses_a_real_scannet_export(tmp_path):
+    """The same layout as a generated set (scene folders of color/depth/pose/intrinsics, split
+    files) but no marker of the generator: --overwrite used to delete it."""
+    root = _exported_scannet(tmp_path)
+    before = _tree(root)
+    assert len(before) == 2 * (3 * 3 + 2) + 2
+    with pytest.raises(ValueError, match=f'{root} is not a set written by this tool: it has no '
+                       r'\.mask3d_mm_synthetic\.json.*removes nothing'):
+        run_tool_main(GENERATOR, root, '--overwrite', '--num-scenes', '2', *TINY)
+    for foreign in ({}, {'generator': 'someone else'}, ['mask3d_mm.synthetic']):
+        with open(osp.join(root, SYNTHETIC_MARKER), 'w') as f:  # a marker not naming it
+            json.dump(foreign, f)
+        with pytest.raises(ValueError, match='does not name the generator'):
+            run_tool_main(GENERATOR, root, '--overwrite', '--num-scenes', '2', *TINY)
+    os.remove(osp.join(root, SYNTHETIC_MARKER))
+    assert _tree(root) == before  # every file intact
+    assert sorted(os.listdir(tmp_path)) == ['scannet_frames', 'scans']  # no temp folder
 
 
 def test_generator_killed_leaves_the_old_set_whole(tmp_path):
@@ -226,3 +285,20 @@ def test_demo_data_step_accepts_a_complete_set(tmp_path, capsys):
     ensure_data(REPO, root, 2, 1)
     assert 'found' in capsys.readouterr().out
     assert os.stat(osp.join(root, 'scene0000_00', 'color', '000000.jpg')).st_mtime_ns == stamp
+    # the set they wrote is the generator's: --overwrite replaces it
+    run_tool_main(GENERATOR, root, '--overwrite', '--num-scenes', '2', '--frames-per-scene', '2',
+                  *TINY)
+    assert len(_frames(root)) == 2
+
+
+def test_generator_overwrite_accepts_a_marker_of_before_the_generator_field(tmp_path):
+    """Sets written before the marker named the generator: its ``tool`` field is the
+    generator script."""
+    root = str(tmp_path / 'synthetic')
+    run_tool_main(GENERATOR, root, '--num-scenes', '2', '--frames-per-scene', '1', *TINY)
+    with open(osp.join(root, SYNTHETIC_MARKER), 'w') as f:
+        json.dump({'tool': 'tools/dataset_converters/generate_synthetic_scannet.py',
+                   'args': {}}, f)
+    run_tool_main(GENERATOR, root, '--overwrite', '--num-scenes', '2', '--frames-per-scene',
+                  '2', *TINY)
+    assert len(_frames(root)) == 2

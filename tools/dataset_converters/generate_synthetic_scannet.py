@@ -10,7 +10,9 @@ Usage::
         --color-size 968 1296
 
 A non-empty OUT_DIR is refused; ``--overwrite`` replaces the whole set, and only a set this tool
-wrote (its marker file ``.mask3d_mm_synthetic.json``, or only scene folders and split files).
+wrote: its marker file ``.mask3d_mm_synthetic.json`` names the generator, and the folder holds
+nothing but scene folders and split files. Anything else (a real ScanNet export has the same
+layout, but no marker) is refused and nothing is removed.
 The set is written to a hidden folder beside OUT_DIR and renamed to OUT_DIR when complete, so
 OUT_DIR is always a complete set (old or new); a killed run leaves a ``.NAME.*.part`` folder.
 """
@@ -57,7 +59,8 @@ def parse_args() -> argparse.Namespace:
         help="'class': each class has its own palette, so colour can name it (default); "
         "'independent': the same scenes with materials drawn whatever the class")
     parser.add_argument('--overwrite', action='store_true',
-                        help='replace an existing set written by this tool')
+                        help='replace an existing set written by this tool (its marker '
+                        'file names the generator; anything else is refused)')
     return parser.parse_args()
 
 
