@@ -1,8 +1,9 @@
 """Output files of the tools: never an input, never an existing file unless asked, never half.
 
 ``check_output`` runs before any work (so a long run does not end in a refusal);
-``atomic_output`` writes a temporary file beside the target and renames it over the target only
-when it is complete, so a crash or a ``kill -9`` leaves the old file (or none), never half a one.
+``atomic_output`` and ``write_file_atomic`` write a temporary file beside the target and rename
+it over the target only when it is complete, so a crash or a ``kill -9`` leaves the old file (or
+none), never half a one.
 """
 import contextlib
 import os
@@ -10,7 +11,7 @@ import os.path as osp
 import uuid
 from typing import Iterator, Sequence
 
-__all__ = ['check_output', 'atomic_output']
+__all__ = ['check_output', 'atomic_output', 'write_file_atomic']
 
 
 def check_output(out: str, force: bool = False, inputs: Sequence[str] = (),
@@ -52,3 +53,14 @@ def atomic_output(out: str) -> Iterator[str]:
     finally:
         if osp.lexists(tmp):
             os.remove(tmp)
+
+
+def write_file_atomic(path: str, data: bytes) -> None:
+    """Write ``data`` to ``path`` through ``path + '.tmp'`` and a rename (``os.replace``): an
+    interrupted write leaves the old file or none, never half a one, and its leftover does not
+    end with the file's suffix, so it never looks like a frame to
+    :class:`mask3d_mm.datasets.scannet_layout.ScanNetLayout` (rewritten by the next run)."""
+    tmp = path + '.tmp'
+    with open(tmp, 'wb') as f:
+        f.write(data)
+    os.replace(tmp, path)

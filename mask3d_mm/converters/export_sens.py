@@ -7,6 +7,11 @@ For each scene and every ``frame_skip``-th frame (names = frame index in the .se
     OUT/sceneXXXX_XX/depth/NNNNNN.png   uint16, units of 1/depth_shift m (mm for ScanNet)
     OUT/sceneXXXX_XX/pose/NNNNNN.txt    4x4 camera-to-world
     OUT/sceneXXXX_XX/intrinsics_color.txt, intrinsics_depth.txt   4x4
+
+Every file is written through ``NAME.tmp`` and renamed when complete, so an interrupted export
+leaves no truncated frame (and its leftover is no frame of the layout); a rerun resumes, redoing
+a frame that lacks a file or whose pose is not a complete 4x4 matrix (what an export of an
+earlier version, writing in place, left when killed: the pose is the last file of a frame).
 """
 import glob
 import os
@@ -17,7 +22,8 @@ import cv2
 from mmengine.utils import ProgressBar
 
 from mask3d_mm.datasets.scannet_layout import (INTRINSICS_FILES, MODALITIES, frame_name,
-                                               write_matrix)
+                                               read_matrix, write_matrix)
+from mask3d_mm.output_files import write_file_atomic
 from .sens_reader import SensReader
 
 __all__ = ['find_sens_files', 'export_scene']
@@ -39,6 +45,17 @@ def find_sens_files(path: str) -> List[str]:
     return files
 
 
+def _exported(color_path: str, depth_path: str, pose_path: str) -> bool:
+    """A frame's three files are there and its pose (written last) is a 4x4 matrix."""
+    if not all(osp.exists(p) for p in (color_path, depth_path, pose_path)):
+        return False
+    try:
+        read_matrix(pose_path)
+    except ValueError:
+        return False
+    return True
+
+
 def export_scene(sens_path: str, out_dir: str, frame_skip: int = 25,
                  overwrite: bool = False, show_progress: bool = True) -> int:
     """Export one ``.sens`` file to ``out_dir/<scene>/``.
@@ -47,8 +64,8 @@ def export_scene(sens_path: str, out_dir: str, frame_skip: int = 25,
         sens_path (str): the ``.sens`` file; the scene name is its file stem.
         out_dir (str): root of the exported scenes.
         frame_skip (int): export frames 0, skip, 2*skip, ... Defaults to 25.
-        overwrite (bool): rewrite existing frame files. Defaults to False (existing frames are
-            kept, so an interrupted export resumes).
+        overwrite (bool): rewrite existing frame files. Defaults to False (complete frames
+            are kept, so an interrupted export resumes).
         show_progress (bool): show a progress bar. Defaults to True.
 
     Returns:
@@ -71,14 +88,13 @@ def export_scene(sens_path: str, out_dir: str, frame_skip: int = 25,
             color_path = osp.join(folders['color'], name + color_suffix)
             depth_path = osp.join(folders['depth'], name + MODALITIES['depth'][1])
             pose_path = osp.join(folders['pose'], name + MODALITIES['pose'][1])
-            done = all(osp.exists(p) for p in (color_path, depth_path, pose_path))
-            if overwrite or not done:
-                with open(color_path, 'wb') as f:
-                    f.write(frame.color_bytes)
-                depth = reader.decode_depth(frame)
-                if not cv2.imwrite(depth_path, depth):
-                    raise OSError(f'cannot write {depth_path}')
-                write_matrix(pose_path, frame.camera_to_world)
+            if overwrite or not _exported(color_path, depth_path, pose_path):
+                write_file_atomic(color_path, frame.color_bytes)
+                ok, png = cv2.imencode(MODALITIES['depth'][1], reader.decode_depth(frame))
+                if not ok:
+                    raise OSError(f'cannot encode {depth_path} as PNG')
+                write_file_atomic(depth_path, png.tobytes())
+                write_matrix(pose_path, frame.camera_to_world)  # last: marks the frame done
             count += 1
             if bar is not None:
                 bar.update()

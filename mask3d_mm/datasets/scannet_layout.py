@@ -16,6 +16,7 @@
 Used by the datasets (:class:`ScanNetRGBDDataset`, :class:`ScanNetSegDataset`), the converters
 (``scannet_to_coco``, ``export_sens``), the synthetic writer and ``tools/misc/verify_dataset.py``.
 """
+import io
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import mmengine.fileio as fileio
@@ -23,6 +24,7 @@ import numpy as np
 from mmcv.transforms import LoadAnnotations, LoadImageFromFile
 from mmengine.logging import MMLogger
 
+from mask3d_mm.output_files import write_file_atomic
 from .transforms.loading import LoadDepthFromFile
 
 __all__ = [
@@ -85,8 +87,11 @@ def read_matrix(path: str, shape: Tuple[int, int] = (4, 4),
 
 
 def write_matrix(path: str, matrix: np.ndarray) -> None:
-    """Write a matrix as text, one row per line, ``MATRIX_FORMAT`` numbers (exact for float32)."""
-    np.savetxt(path, np.asarray(matrix, dtype=np.float64), fmt=MATRIX_FORMAT)
+    """Write a matrix as text, one row per line, ``MATRIX_FORMAT`` numbers (exact for float32);
+    atomically (an interrupted write leaves no truncated matrix)."""
+    buf = io.BytesIO()
+    np.savetxt(buf, np.asarray(matrix, dtype=np.float64), fmt=MATRIX_FORMAT)
+    write_file_atomic(path, buf.getvalue())
 
 
 class ScanNetLayout:

@@ -20,6 +20,7 @@ from helpers.seg_data import nyu_frames, write_class_mapping, write_labeled_mat,
 from helpers.sens_writer import write_sens
 from helpers.tools import REPO, run, run_tool_main
 
+from mask3d_mm.datasets.scannet_layout import ScanNetLayout
 from mask3d_mm.synthetic.output import MARKER as SYNTHETIC_MARKER
 from mask3d_mm.utils import ensure_data
 
@@ -302,3 +303,67 @@ def test_generator_overwrite_accepts_a_marker_of_before_the_generator_field(tmp_
     run_tool_main(GENERATOR, root, '--overwrite', '--num-scenes', '2', '--frames-per-scene',
                   '2', *TINY)
     assert len(_frames(root)) == 2
+
+
+# ---- export_sens.py ------------------------------------------------------------------------
+
+
+def test_export_sens_rerun_redoes_what_a_kill_left_half_written(tmp_path):
+    """A kill while writing a pose left a truncated pose that the rerun kept and counted. Now
+    each file is written whole (a kill leaves a ``.tmp`` leftover, no frame of the layout);
+    a truncated pose in place (what the exporter left before) is redone too."""
+    scans, out = str(tmp_path / 'scans'), str(tmp_path / 'frames')
+    _write_scans(scans, scenes=('scene0000_00', ), frames=4)
+    export = ['dataset_converters/export_sens', scans, '--out-dir', out, '--frame-skip', '1']
+    run_tool_main(*export)
+    whole = _tree(out)
+    scene = osp.join(out, 'scene0000_00')
+    pose = osp.join(scene, 'pose', '000001.txt')  # killed in place during the pose (before)
+    with open(pose, 'r+') as f:
+        f.truncate(len(f.read()) // 2)
+    depth = osp.join(scene, 'depth', '000002.png')  # killed during the depth write (now)
+    with open(depth, 'rb') as f:
+        half = f.read()[:40]
+    os.remove(depth)
+    os.remove(osp.join(scene, 'pose', '000002.txt'))
+    with open(depth + '.tmp', 'wb') as f:
+        f.write(half)
+    frames, _ = ScanNetLayout(out).scan_scene('scene0000_00', ('color', 'depth'),
+                                              skip_incomplete=True)
+    assert [f['frame_id'] for f in frames] == ['000000', '000001', '000003']  # no .tmp frame
+    run_tool_main(*export)
+    assert {k: v for k, v in _tree(out).items() if not k.endswith('.tmp')} == whole
+
+
+@pytest.mark.slow
+def test_export_sens_killed_during_a_pose_write(tmp_path):
+    """The exporter killed (SIGKILL) half-way through writing a pose file, then run again:
+    every file is whole."""
+    scans, out = str(tmp_path / 'scans'), str(tmp_path / 'frames')
+    _write_scans(scans, scenes=('scene0000_00', ), frames=4)
+    run_tool_main('dataset_converters/export_sens', scans, '--out-dir', str(tmp_path / 'ref'),
+                  '--frame-skip', '1')
+    code = ('import builtins, os, signal, sys\n'
+            'real_open = builtins.open\n'
+            'class Half:\n'
+            '    def __init__(self, f): self.f = f\n'
+            '    def __getattr__(self, name): return getattr(self.f, name)\n'
+            '    def __enter__(self): return self\n'
+            '    def __exit__(self, *a): self.f.close()\n'
+            '    def write(self, data):\n'
+            '        self.f.write(data[:len(data) // 2]); self.f.flush()\n'
+            '        os.kill(os.getpid(), signal.SIGKILL)\n'
+            'def killing_open(file, mode="r", *a, **k):\n'
+            '    f = real_open(file, mode, *a, **k)\n'
+            '    hit = "w" in mode and os.path.join("pose", "000002.txt") in str(file)\n'
+            '    return Half(f) if hit else f\n'
+            'builtins.open = killing_open\n'
+            'from mask3d_mm.converters.export_sens import export_scene\n'
+            f'export_scene({osp.join(scans, "scene0000_00", "scene0000_00.sens")!r}, '
+            f'{out!r}, frame_skip=1, show_progress=False)\n')
+    proc = run([sys.executable, '-c', code], timeout=120)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr[-2000:]
+    assert not osp.exists(osp.join(out, 'scene0000_00', 'pose', '000003.txt'))  # killed there
+    run_tool_main('dataset_converters/export_sens', scans, '--out-dir', out, '--frame-skip', '1')
+    done = {k: v for k, v in _tree(out).items() if not k.endswith('.tmp')}
+    assert done == _tree(str(tmp_path / 'ref'))
