@@ -11,19 +11,26 @@ of it before its random crop::
     OUT/sceneXXXX_XX/pose/NNNNNN.txt     copied when the frame has one
     OUT/sceneXXXX_XX/intrinsics_color.txt, intrinsics_depth.txt    both the depth camera's
     OUT/*.txt                            the source root's scene lists (scannetv2_train.txt, ...)
-    OUT/preconverted.json                what was converted, and how
+    OUT/preconverted.json                the source, the settings, what was converted
 
 Read it with ``ScanNetRGBDDataset(suffixes=dict(depth='.npy'))``
 (``configs/mask3d/vit-b_scannet_preconverted.py``): ``LoadDepthFromFile`` decodes the ``.npy``
 values with the same encoding as the PNG's, and ``AlignColorToDepth`` finds one camera and
 passes the colour through. The colour is re-encoded (JPEG, ``quality``); the depth is exact.
 Label and instance maps are not converted (pre-training reads colour and depth only).
+
+The marker ``preconverted.json`` is written first (``complete: false``) and completed at the
+end, so every output folder says where its frames came from and how they were made. A run into
+a non-empty folder continues it only when the marker records the same source (real path) and
+the same settings (:data:`SETTINGS`); another source or other settings are refused naming the
+difference, unless ``overwrite`` (the frames of the converted scenes are removed first, then
+rewritten; scenes of the old output that this run does not convert are refused). A non-empty
+folder without the marker is refused, even with ``overwrite``. Every file is written through
+``NAME.tmp`` and a rename, so an interrupted run leaves no half frame.
 """
 import io
-import json
 import os
 import os.path as osp
-import shutil
 from multiprocessing import Pool
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -35,19 +42,11 @@ from mask3d_mm.datasets.scannet_layout import (INTRINSICS_FILES, MODALITIES, Sca
                                                write_matrix)
 from mask3d_mm.datasets.transforms.align import AlignColorToDepth
 from mask3d_mm.datasets.transforms.loading import LoadDepthFromFile
+from mask3d_mm.output_files import write_file_atomic as _write_atomic
+from .preconvert_marker import (MARKER, SETTINGS, check_resume, clear_scene, run_settings,
+                                write_marker)
 
-__all__ = ['preconvert_scene', 'preconvert_frames', 'MARKER']
-
-MARKER = 'preconverted.json'
-
-
-def _write_atomic(path: str, data: bytes) -> None:
-    """Write ``path`` through ``path + '.tmp'`` and a rename: an interrupted run leaves no
-    half-written frame (and no file with the frame suffix that the layout would list)."""
-    tmp = path + '.tmp'
-    with open(tmp, 'wb') as f:
-        f.write(data)
-    os.replace(tmp, path)
+__all__ = ['preconvert_scene', 'preconvert_frames', 'MARKER', 'SETTINGS']
 
 
 def _jpeg(img: np.ndarray, quality: int, path: str) -> bytes:
@@ -72,7 +71,8 @@ def _homogeneous(k: np.ndarray) -> np.ndarray:
 def preconvert_scene(src_root: str, dst_root: str, scene: str, quality: int = 95,
                      interpolation: str = 'bilinear', overwrite: bool = False,
                      depth_suffix: str = '.png', encoding: Optional[str] = None) -> int:
-    """Pre-convert the colour + depth frames of one scene (see the module docstring).
+    """Pre-convert the colour + depth frames of one scene (see the module docstring); the
+    output root is not checked here (:func:`preconvert_frames` does).
 
     Args:
         src_root (str): the source frames root.
@@ -152,11 +152,14 @@ def preconvert_frames(src_root: str, dst_root: str, scenes: Optional[Sequence[st
 
     Args:
         src_root (str): the source frames root (scene folders with ``color/``, ``depth/``).
-        dst_root (str): the output root; must not be ``src_root``.
+        dst_root (str): the output root; must not be ``src_root``. New, empty, or an output
+            of this converter (its marker; module docstring).
         scenes (Sequence[str], optional): scene names; None: every scene folder.
         quality (int): JPEG quality, 1-100. Defaults to 95.
         interpolation (str): colour interpolation of the warp. Defaults to 'bilinear'.
-        overwrite (bool): rewrite frames already converted. Defaults to False.
+        overwrite (bool): rewrite the frames of the converted scenes (also an output of
+            another source or settings). Defaults to False: continue an output of the same
+            source and settings, refuse any other.
         workers (int): processes, one scene each. Defaults to 1.
         depth_suffix (str): suffix of the source depth files. Defaults to '.png'.
         encoding (str, optional): the depth files' ``LoadDepthFromFile`` encoding (checked;
@@ -165,6 +168,11 @@ def preconvert_frames(src_root: str, dst_root: str, scenes: Optional[Sequence[st
 
     Returns:
         dict: scene -> frames.
+
+    Raises:
+        FileExistsError: ``dst_root`` is not empty and has no marker.
+        ValueError: ``dst_root`` was converted from another source or with other settings
+            (without ``overwrite``); see :func:`check_resume`.
     """
     if osp.realpath(src_root) == osp.realpath(dst_root):
         raise ValueError(f'the output root must differ from the source root ({src_root})')
@@ -175,10 +183,17 @@ def preconvert_frames(src_root: str, dst_root: str, scenes: Optional[Sequence[st
     AlignColorToDepth(interpolation=interpolation)  # checks the names before any work
     LoadDepthFromFile(encoding=encoding)
     names: List[str] = ScanNetLayout(src_root).scene_names(scenes=scenes)
+    settings = run_settings(src_root, quality, interpolation, encoding, depth_suffix)
+    kept = check_resume(dst_root, settings, names, overwrite)  # before anything is written
     os.makedirs(dst_root, exist_ok=True)
+    if overwrite:  # first, so that no frame made otherwise outlives an interrupted run
+        for name in names:
+            clear_scene(dst_root, name)
+    write_marker(dst_root, settings, kept, complete=False)
     for name in sorted(os.listdir(src_root)):  # scene lists, e.g. scannetv2_train.txt
         if name.endswith('.txt') and osp.isfile(osp.join(src_root, name)):
-            shutil.copyfile(osp.join(src_root, name), osp.join(dst_root, name))
+            with open(osp.join(src_root, name), 'rb') as f:
+                _write_atomic(osp.join(dst_root, name), f.read())
     jobs = [(src_root, dst_root, s, quality, interpolation, overwrite, depth_suffix, encoding)
             for s in names]
     bar = ProgressBar(len(jobs)) if show_progress else None
@@ -199,10 +214,5 @@ def preconvert_frames(src_root: str, dst_root: str, scenes: Optional[Sequence[st
             pool.join()
     if bar is not None:
         print()
-    with open(osp.join(dst_root, MARKER), 'w') as f:
-        json.dump(dict(source=osp.abspath(src_root), scenes=len(counts),
-                       frames=sum(counts.values()), jpeg_quality=int(quality),
-                       interpolation=interpolation, depth='.npy, the source files\' values',
-                       encoding=encoding or 'scannet', suffixes=dict(depth='.npy')), f,
-                  indent=1)
+    write_marker(dst_root, settings, {**kept, **counts}, complete=True)
     return dict(sorted(counts.items()))

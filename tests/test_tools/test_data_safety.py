@@ -4,6 +4,7 @@ import hashlib
 import json
 import os
 import os.path as osp
+import re
 import signal
 import subprocess
 import sys
@@ -20,7 +21,9 @@ from helpers.seg_data import nyu_frames, write_class_mapping, write_labeled_mat,
 from helpers.sens_writer import write_sens
 from helpers.tools import REPO, run, run_tool_main
 
+from mask3d_mm.converters.preconvert_frames import MARKER as PRECONVERTED
 from mask3d_mm.datasets.scannet_layout import ScanNetLayout
+from mask3d_mm.synthetic import generate_scannet_scenes, write_scene_splits
 from mask3d_mm.synthetic.output import MARKER as SYNTHETIC_MARKER
 from mask3d_mm.utils import ensure_data
 
@@ -303,6 +306,100 @@ def test_generator_overwrite_accepts_a_marker_of_before_the_generator_field(tmp_
     run_tool_main(GENERATOR, root, '--overwrite', '--num-scenes', '2', '--frames-per-scene',
                   '2', *TINY)
     assert len(_frames(root)) == 2
+
+
+# ---- preconvert_frames.py ------------------------------------------------------------------
+
+PRECONVERT = 'dataset_converters/preconvert_frames'
+
+
+@pytest.fixture
+def two_sources(tmp_path):
+    """Two frames roots of the same scene and frame names but other frames (seeds 0 and 1)."""
+    roots = []
+    for seed in (0, 1):
+        src = str(tmp_path / f'src_{"ab"[seed]}')
+        scenes = generate_scannet_scenes(src, num_scenes=2, frames_per_scene=2, height=24,
+                                         width=32, seed=seed)
+        write_scene_splits(src, scenes)
+        roots.append(src)
+    return roots
+
+
+def _marker(dst) -> dict:
+    with open(osp.join(dst, PRECONVERTED)) as f:
+        return json.load(f)
+
+
+@pytest.mark.parametrize('other', ['source', 'quality', 'encoding'])
+def test_preconvert_refuses_an_output_of_another_source_or_settings(two_sources, tmp_path,
+                                                                    other):
+    """It kept the old frames, printed 'pre-converted 4 frames from src_b' and rewrote the
+    marker to say src_b; now the marker's source and settings must match, and nothing is
+    written when they do not."""
+    src_a, src_b = two_sources
+    dst = str(tmp_path / 'dst')
+    run_tool_main(PRECONVERT, src_a, dst)
+    before = _tree(dst)
+    argv, named = dict(
+        source=([src_b, dst], f"source '{src_a}' there, '{src_b}' now"),
+        quality=([src_a, dst, '--quality', '80'], 'jpeg_quality 95 there, 80 now'),
+        encoding=([src_a, dst, '--encoding', 'tum'], "encoding 'scannet' there, 'tum' now"),
+    )[other]
+    with pytest.raises(ValueError, match=re.escape(named) + '.*Pass --overwrite'):
+        run_tool_main(PRECONVERT, *argv)
+    assert _tree(dst) == before
+    assert _marker(dst)['source'] == src_a and _marker(dst)['complete']
+
+
+def test_preconvert_overwrite_rewrites_every_frame(two_sources, tmp_path):
+    src_a, src_b = two_sources
+    dst, fresh = str(tmp_path / 'dst'), str(tmp_path / 'fresh_b')
+    run_tool_main(PRECONVERT, src_a, dst, '--quality', '80')
+    run_tool_main(PRECONVERT, src_b, fresh)
+    run_tool_main(PRECONVERT, src_b, dst, '--overwrite')
+    assert _tree(dst) == _tree(fresh)  # src_b's frames at quality 95, marker included
+    assert _marker(dst)['source'] == src_b and _marker(dst)['jpeg_quality'] == 95
+    # scenes of the old output that the run does not convert would stay src_a's: refused
+    run_tool_main(PRECONVERT, src_a, dst, '--overwrite')
+    before = _tree(dst)
+    with pytest.raises(ValueError, match=r"does not convert \(\['scene0001_00'\]\)"):
+        run_tool_main(PRECONVERT, src_b, dst, '--scenes', 'scene0000_00', '--overwrite')
+    assert _tree(dst) == before
+
+
+def test_preconvert_refuses_a_folder_without_its_marker(two_sources, tmp_path):
+    src_a, _ = two_sources
+    dst = tmp_path / 'mine'
+    (dst / 'scene0000_00' / 'color').mkdir(parents=True)
+    (dst / 'scene0000_00' / 'color' / '000000.jpg').write_bytes(b'my photo')
+    for extra in ([], ['--overwrite']):
+        with pytest.raises(FileExistsError, match=f'{dst} is not empty and has no '
+                           'preconverted.json.*not even with --overwrite'):
+            run_tool_main(PRECONVERT, src_a, str(dst), *extra)
+    assert _tree(dst) == {'scene0000_00/color/000000.jpg': _digest(
+        dst / 'scene0000_00' / 'color' / '000000.jpg')}
+
+
+def test_preconvert_resumes_the_same_source_and_settings(two_sources, tmp_path):
+    """The marker is written first: an interrupted run is recognised and continued."""
+    src_a, _ = two_sources
+    dst = str(tmp_path / 'dst')
+    bad = osp.join(src_a, 'scene0001_00', 'color', '000001.jpg')
+    good = open(bad, 'rb').read()
+    with open(bad, 'wb') as f:
+        f.write(b'not a jpeg')
+    with pytest.raises(ValueError, match='cannot decode colour file'):
+        run_tool_main(PRECONVERT, src_a, dst, '--quality', '90')
+    assert not _marker(dst)['complete'] and _marker(dst)['jpeg_quality'] == 90
+    kept = osp.join(dst, 'scene0000_00', 'depth', '000001.npy')
+    os.utime(kept, (1, 1))
+    with open(bad, 'wb') as f:
+        f.write(good)
+    run_tool_main(PRECONVERT, src_a, dst, '--quality', '90')
+    assert os.stat(kept).st_mtime == 1  # continued, not redone
+    assert _marker(dst)['complete'] and _marker(dst)['frames'] == 4
+    assert osp.isfile(osp.join(dst, 'scene0001_00', 'color', '000001.jpg'))
 
 
 # ---- export_sens.py ------------------------------------------------------------------------

@@ -7,6 +7,12 @@ Usage::
     python tools/dataset_converters/preconvert_frames.py data/scannet/scannet_frames_25k \
         data/scannet/scannet_frames_25k_preconverted --workers 8
     python tools/train.py configs/mask3d/vit-b_scannet_preconverted.py
+
+DST must be new, empty, or an output of this tool: its ``preconverted.json`` (written first)
+records the source and the settings (--quality, --interpolation, --encoding, --depth-suffix). A
+rerun continues only the same source and settings; anything else is refused naming the
+difference, unless ``--overwrite`` (rewrites the frames). A non-empty DST without the marker is
+refused, and nothing is written there.
 """
 import argparse
 import time
@@ -34,7 +40,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--workers', type=int, default=1,
                         help='processes, one scene at a time each (default: 1)')
     parser.add_argument('--overwrite', action='store_true',
-                        help='rewrite frames already converted (default: keep them, i.e. resume)')
+                        help='rewrite the frames of DST, also of another source or settings '
+                        '(default: continue an output of the same source and settings, refuse '
+                        'any other)')
     return parser.parse_args(argv)
 
 
