@@ -10,7 +10,10 @@ metric) are used.
 
 ``--out`` writes the metrics (``--out-item metrics``, default; .json or .yaml) or the predictions
 of every sample (``--out-item pred``): a tensors-only file that loads with
-``torch.load(FILE, weights_only=True)``.
+``torch.load(FILE, weights_only=True)``. It is refused, even with ``--force``, when it is the
+checkpoint, the config or a file the config reads (annotation and split files, ``load_from``,
+...), or lies inside a data root (``mask3d_mm/config_inputs.py``); an existing file needs
+``--force``.
 
 The environment variable ``MASK3D_MM_CFG_OPTIONS`` holds more ``key=value`` pairs (shell-quoted),
 applied after ``--cfg-options``, so they win (docs/tools.md); unknown keys and misspelt
@@ -28,6 +31,7 @@ from mmengine.config import Config, DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
+from mask3d_mm.config_inputs import config_inputs
 from mask3d_mm.engine.runtime import (apply_cfg_options, check_component_args,
                                       setup_cpu_distributed, teardown_distributed)
 from mask3d_mm.evaluation import DumpPredictions
@@ -77,8 +81,9 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     if args.out is not None and args.out_item == 'metrics' and not args.out.endswith(
             ('.json', '.yaml', '.yml')):
         raise ValueError(f'--out {args.out}: metrics are written as .json or .yaml')
-    if args.out is not None:  # before the run, not after it
-        check_output(args.out, args.force, inputs=[args.checkpoint, args.config])
+    if args.out is not None:  # before the run, not after it; inputs refused even with --force
+        check_output(args.out, args.force,
+                     inputs=[args.checkpoint, args.config, *config_inputs(cfg)])
     return cfg
 
 

@@ -1,5 +1,6 @@
 """Nothing a user made is overwritten: outputs that are inputs are refused, existing outputs
 need --force / --overwrite, writes are atomic, and the export says what a foreign checkpoint is."""
+import argparse
 import hashlib
 import json
 import os
@@ -19,15 +20,18 @@ from mmengine.registry import DefaultScope
 
 from helpers.seg_data import nyu_frames, write_class_mapping, write_labeled_mat, write_splits_mat
 from helpers.sens_writer import write_sens
-from helpers.tools import REPO, run, run_tool_main
+from helpers.tools import REPO, load_tool, run, run_tool_main
 
+from mask3d_mm.config_inputs import config_inputs
 from mask3d_mm.converters.preconvert_frames import MARKER as PRECONVERTED
 from mask3d_mm.datasets.scannet_layout import ScanNetLayout
+from mask3d_mm.output_files import InputPath
 from mask3d_mm.synthetic import generate_scannet_scenes, write_scene_splits
 from mask3d_mm.synthetic.output import MARKER as SYNTHETIC_MARKER
 from mask3d_mm.utils import ensure_data
 
 GENERATOR = 'dataset_converters/generate_synthetic_scannet'
+DET_CONFIG = osp.join(REPO, 'configs/benchmarks/mmdet/mask-rcnn_vit-tiny_synthetic-scannet.py')
 TINY = ('--height', '24', '--width', '32')
 
 
@@ -129,6 +133,63 @@ def test_test_tool_out_is_checked_before_the_run(tiny_pretrain_run, tmp_path):
     assert not osp.exists(tmp_path / 'work')  # refused before the Runner was built
     metrics = run_tool_main('test', config, ckpt, *work, '--out', str(out), '--force')
     assert json.loads(out.read_text()) == pytest.approx(metrics)
+
+
+def _det_data(tmp_path) -> dict:
+    """Inputs of the tiny mmdet config: a data root with its COCO jsons, the evaluator's ground
+    truth outside it (as tests/test_det/ set it up), the encoder and the checkpoint."""
+    root = tmp_path / 'data'
+    (root / 'annotations').mkdir(parents=True)
+    coco = json.dumps(dict(images=[], annotations=[], categories=[]))
+    for split in ('train', 'val'):
+        (root / 'annotations' / f'instances_{split}.json').write_text(coco)
+    (tmp_path / 'gt').mkdir()
+    gt = tmp_path / 'gt' / 'instances_val.json'
+    gt.write_text(coco)
+    for name in ('encoder.pth', 'det.pth'):
+        (tmp_path / name).write_bytes(b'weights')
+    options = {f'{s}_dataloader.dataset.data_root': f'{root}/' for s in ('train', 'val', 'test')}
+    options.update({f'{s}_evaluator.ann_file': str(gt) for s in ('val', 'test')})
+    options['model.backbone.init_cfg.checkpoint'] = str(tmp_path / 'encoder.pth')
+    return dict(root=str(root), gt=str(gt), encoder=str(tmp_path / 'encoder.pth'),
+                ckpt=str(tmp_path / 'det.pth'), options=options)
+
+
+@pytest.mark.parametrize('target,named', [
+    ('gt', r'is the input .*gt/instances_val.json \((val|test)_evaluator.ann_file\)'),
+    ('ann', r'is the input .*instances_train.json \(train_dataloader.dataset.ann_file\)'),
+    ('new_in_root', r'is inside the input folder .*data/? \((train|val|test)_dataloader'),
+    ('encoder', r'is the input .*encoder.pth \(model.backbone.init_cfg.checkpoint\)')])
+def test_test_tool_out_never_replaces_what_the_config_reads(tmp_path, target, named):
+    """--out onto the evaluator's COCO ground truth with --force replaced it with metrics;
+    every input of the config is refused like the checkpoint, before the Runner is built."""
+    data = _det_data(tmp_path)
+    out = dict(gt=data['gt'], encoder=data['encoder'],
+               ann=osp.join(data['root'], 'annotations', 'instances_train.json'),
+               new_in_root=osp.join(data['root'], 'metrics.json'))[target]
+    before = _tree(tmp_path)
+    options = [f'{k}={v}' for k, v in data['options'].items()]
+    with pytest.raises(ValueError, match=named):
+        run_tool_main('test', DET_CONFIG, data['ckpt'], '--work-dir', str(tmp_path / 'work'),
+                      '--out', out, '--out-item', 'pred' if target == 'encoder' else 'metrics',
+                      '--force', '--cfg-options', *options)
+    assert _tree(tmp_path) == before  # nothing written, no work dir: refused before the run
+
+
+def test_test_tool_out_elsewhere_passes_the_input_check(tmp_path):
+    data = _det_data(tmp_path)
+    test_tool = load_tool('tools/test.py')
+    args = argparse.Namespace(config=DET_CONFIG, checkpoint=data['ckpt'], work_dir=None,
+                              out=str(tmp_path / 'metrics.json'), out_item='metrics',
+                              force=False, cfg_options=data['options'], launcher='none')
+    cfg = test_tool.merge_args(Config.fromfile(DET_CONFIG), args)
+    inputs = {i.name: i for i in config_inputs(cfg)}
+    assert inputs['test_evaluator.ann_file'] == InputPath(data['gt'], 'test_evaluator.ann_file')
+    assert inputs['test_dataloader.dataset.ann_file'].path == osp.join(
+        data['root'], 'annotations', 'instances_val.json')
+    assert inputs['load_from'].path == data['ckpt']
+    assert inputs['test_dataloader.dataset.data_root'].kind == 'folder'
+    assert not any(k.startswith('default_hooks') for k in inputs)  # a hook is no path
 
 
 def test_scannet_to_coco_keeps_an_existing_json_unless_force(synthetic_scannet, tmp_path):
