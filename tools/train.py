@@ -22,7 +22,11 @@ What the tool does beyond mmengine's Runner (each logged; docs/tools.md):
   it, ``--overwrite-work-dir`` starts over there); ``--resume`` without a file resumes from the
   work dir's ``last_checkpoint`` or, when there is none, starts from scratch, and says which;
 - unknown ``--cfg-options`` keys and misspelt arguments of hooks, the optimizer wrapper,
-  parameter schedulers and loops fail before training starts.
+  parameter schedulers and loops fail before training starts;
+- one run per work dir: a second run there is refused, naming the first (pid, host, start,
+  command); a lock left by a dead run is taken over;
+- SIGTERM / SIGINT: a checkpoint after the current iteration (``--resume`` continues from it),
+  the data-loader workers stopped, exit status 128 + signal.
 """
 import argparse
 import os
@@ -90,7 +94,7 @@ def merge_args(cfg, args: argparse.Namespace) -> List[str]:
     it to the machine and check it; the lines to log once the Runner's logger exists."""
     from mask3d_mm.engine.runtime import (apply_cfg_options, check_component_args,
                                           env_cfg_options, fit_optim_wrapper_to_device,
-                                          has_amp_device, parse_cfg_options, prepare_resume)
+                                          has_amp_device, parse_cfg_options)
     notes: List[str] = []
     cfg.launcher = args.launcher
     if args.work_dir is not None:
@@ -123,7 +127,6 @@ def merge_args(cfg, args: argparse.Namespace) -> List[str]:
 
     notes += fit_optim_wrapper_to_device(cfg)
     check_component_args(cfg)
-    notes += prepare_resume(cfg, args.resume, args.overwrite_work_dir)
     return notes
 
 
@@ -135,21 +138,29 @@ def main(argv=None) -> None:
     from mmengine.runner import Runner
 
     from mask3d_mm.engine.exact_resume import StepSeedHook, pin_resume_seed
+    from mask3d_mm.engine.hooks import GracefulStopHook
     from mask3d_mm.engine.nonfinite import add_nonfinite_check
-    from mask3d_mm.engine.runtime import (install_tool_logging, setup_cpu_distributed,
+    from mask3d_mm.engine.runtime import (WorkDirLock, install_tool_logging, launcher_rank,
+                                          prepare_resume, setup_cpu_distributed,
                                           teardown_distributed)
     cfg = Config.fromfile(args.config)
     notes = merge_args(cfg, args)
-    notes += add_nonfinite_check(cfg)  # stop on NaN / inf (docs/robustness.md)
-    notes += pin_resume_seed(cfg)  # a resumed run keeps its seed (docs/robustness.md)
-    cpu_msg = setup_cpu_distributed(cfg)  # no CUDA + a launcher: gloo (docs/robustness.md)
-    runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
-    for line in notes + ([cpu_msg] if cpu_msg else []):
-        runner.logger.info(line)
-    install_tool_logging(runner, cfg)
-    runner.register_hook(StepSeedHook())  # model randomness keyed by the iteration
-    runner.train()
-    teardown_distributed()
+    # one run per work dir (rank 0 of a distributed run holds it), taken before anything is
+    # written there; released on any exit (docs/tools.md)
+    with WorkDirLock(cfg.work_dir, enabled=launcher_rank(cfg.launcher) == 0) as lock:
+        notes = lock.notes + notes + prepare_resume(cfg, args.resume, args.overwrite_work_dir)
+        notes += add_nonfinite_check(cfg)  # stop on NaN / inf (docs/robustness.md)
+        notes += pin_resume_seed(cfg)  # a resumed run keeps its seed (docs/robustness.md)
+        cpu_msg = setup_cpu_distributed(cfg)  # no CUDA + a launcher: gloo (docs/robustness.md)
+        runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
+        for line in notes + ([cpu_msg] if cpu_msg else []):
+            runner.logger.info(line)
+        install_tool_logging(runner, cfg)
+        runner.register_hook(StepSeedHook())  # model randomness keyed by the iteration
+        # SIGTERM / SIGINT: checkpoint after the current iteration, then exit 128 + signal
+        runner.register_hook(GracefulStopHook())
+        runner.train()
+        teardown_distributed()
 
 
 if __name__ == '__main__':

@@ -1,8 +1,10 @@
 from .broadcast_buffers_hook import BroadcastBuffersHook
 from .depth_reconstruction_vis_hook import DepthReconstructionVisHook
+from .graceful_stop_hook import GracefulStopHook, TrainingStopped
 from .nonfinite_check_hook import NonFiniteCheckHook
 from .step_seed_hook import StepSeedHook
 
 __all__ = [
-    'BroadcastBuffersHook', 'DepthReconstructionVisHook', 'NonFiniteCheckHook', 'StepSeedHook'
+    'BroadcastBuffersHook', 'DepthReconstructionVisHook', 'GracefulStopHook',
+    'NonFiniteCheckHook', 'StepSeedHook', 'TrainingStopped'
 ]
