@@ -55,3 +55,20 @@ class BatchLogHook(Hook):
     def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
         if self.kill_after is not None and runner.iter + 1 == self.kill_after:
             os.kill(os.getpid(), signal.SIGKILL)
+
+
+@HOOKS.register_module()
+class NaNParameterHook(Hook):
+    """Before iteration ``at``, one parameter of rank ``rank``'s model becomes NaN (a fault of
+    one process): that rank's loss is NaN, the other ranks' losses are finite."""
+
+    priority = 'LOWEST'
+
+    def __init__(self, rank: int, at: int) -> None:
+        self.rank, self.at = rank, at
+
+    def before_train_iter(self, runner, batch_idx: int, data_batch=None) -> None:
+        if runner.rank == self.rank and runner.iter + 1 == self.at:
+            model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+            with torch.no_grad():
+                next(model.parameters()).view(-1)[0] = float('nan')

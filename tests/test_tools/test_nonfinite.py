@@ -12,7 +12,7 @@ from mmengine.hooks import Hook
 from mmengine.registry import HOOKS
 from mmengine.runner import Runner
 
-from helpers.tools import run_tool_main, tiny_pretrain_cfg, write_cfg
+from helpers.tools import REPO, free_port, run, run_tool_main, tiny_pretrain_cfg, write_cfg
 from mask3d_mm.compat import load_local_checkpoint
 from mask3d_mm.engine.nonfinite import add_nonfinite_check, find_nonfinite
 
@@ -168,3 +168,23 @@ def test_export_refuses_a_nonfinite_encoder(tiny_pretrain_run, tmp_path):
     assert re.match(re.escape(nan) + r': not exported, the color encoder is not finite \(2 of '
                     r'\d+ tensors hold NaN or inf: cls_token, pos_embed\)', str(e.value))
     assert not os.path.exists(out)
+
+
+@pytest.mark.slow  # 2 processes
+def test_ddp_ranks_stop_together_when_one_rank_diverges(synthetic_scannet, tmp_path):
+    """Rank 1's loss is NaN at iteration 2, rank 0's is finite: both stop at iteration 2 (one
+    all-reduce), neither hangs, no checkpoint of iteration 2."""
+    cfg = tiny_pretrain_cfg(synthetic_scannet, max_iters=4, ckpt_interval=10,
+                            hooks=[dict(type='NaNParameterHook', rank=1, at=2)])
+    cfg.log_level = 'DEBUG'  # one log file per rank
+    work = str(tmp_path / 'work')
+    proc = run(['bash', osp.join(REPO, 'tools/dist_train.sh'),
+                write_cfg(cfg, str(tmp_path / 'cfg.py')), '2', '--work-dir', work],
+               cwd=str(tmp_path), timeout=300, PORT=str(free_port()))
+    assert proc.returncode != 0
+    logs = sorted(glob.glob(osp.join(work, '*', '*_rank[01].log')))
+    text = [open(p).read() for p in logs]
+    assert len(text) == 2
+    assert 'iteration 2: the loss is not finite on another rank; stopped' in text[0]
+    assert 'iteration 2: the loss is nan; stopped' in text[1]
+    assert not glob.glob(osp.join(work, 'iter_*.pth'))
