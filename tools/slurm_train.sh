@@ -4,6 +4,20 @@
 #   bash tools/slurm_train.sh PARTITION JOB_NAME CONFIG [WORK_DIR] [tools/train.py arguments]
 # GPUS / GPUS_PER_NODE tasks over GPUS / GPUS_PER_NODE nodes. Interpreter: $PYTHON if set, else
 # <repo>/.venv/bin/python (tools/install.sh) if it exists, else python from PATH.
+#
+# Pre-emption and time limits: on SIGTERM (slurm signals every process of the step, then
+# SIGKILLs after GraceTime / KillWait) tools/train.py saves a checkpoint after the current
+# iteration, names it in WORK_DIR/last_checkpoint and exits 143 (docs/tools.md). Ask for the
+# signal early enough for an iteration and a save, and pass --resume so that a rerun continues:
+#   SRUN_ARGS="--signal=TERM@120" bash tools/slurm_train.sh PARTITION JOB CONFIG WORK_DIR --resume
+# As a batch job (sbatch) that slurm requeues after pre-emption, and the script after the time
+# limit (a sketch: slurm is not available to the tests):
+#   #SBATCH --signal=TERM@120       # to the job steps (no B:), 120 s before the time limit
+#   #SBATCH --requeue               # pre-emption with PreemptMode=REQUEUE requeues the job
+#   trap 'stopping=1' TERM          # pre-emption signals the batch shell too: keep it waiting
+#   srun python tools/train.py CONFIG --work-dir WORK_DIR --launcher slurm --resume & pid=$!
+#   wait $pid; status=$?; [ -n "${stopping:-}" ] && { wait $pid; status=$?; }
+#   [ $status -eq 143 ] && scontrol requeue "$SLURM_JOB_ID"
 set -e
 if [ $# -lt 3 ]; then
     echo "usage: $0 PARTITION JOB_NAME CONFIG [WORK_DIR] [train.py arguments]" >&2

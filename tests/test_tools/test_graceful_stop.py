@@ -127,6 +127,33 @@ def test_stop_saves_what_checkpoint_hook_saves(loop, at, name, epoch, synthetic_
     assert load_local_checkpoint(path)['meta']['epoch'] == epoch
 
 
+class _SignalSelfInValidation(Hook):
+    """Sends SIGINT to this process before the first validation iteration."""
+
+    def before_val_iter(self, runner, batch_idx: int, data_batch=None) -> None:
+        if batch_idx == 0:
+            os.kill(os.getpid(), signal.SIGINT)
+
+
+@pytest.mark.slow
+def test_sigint_during_validation_saves_the_last_training_iteration(synthetic_scannet,
+                                                                    tmp_path):
+    """A signal during the validation that follows iteration 2 stops after that validation
+    iteration, with the state of iteration 2 (iter_2.pth), exit status 130."""
+    work_dir = str(tmp_path / 'work')
+    cfg = tiny_pretrain_cfg(synthetic_scannet, max_iters=4, ckpt_interval=100, validate=True)
+    cfg.train_cfg.val_interval = 2
+    cfg.default_hooks.checkpoint.save_last = False
+    cfg.work_dir = work_dir
+    with pytest.raises(SystemExit) as exit_:
+        _train(cfg, GracefulStopHook(), _SignalSelfInValidation())
+    assert exit_.value.code == 128 + signal.SIGINT
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored
+    assert sorted(f for f in os.listdir(work_dir) if f.endswith('.pth')) == ['iter_2.pth']
+    meta = load_local_checkpoint(osp.join(work_dir, 'iter_2.pth'))['meta']
+    assert (meta['epoch'], meta['iter']) == (0, 2)
+
+
 # ---- a real trainer process -------------------------------------------------------------------
 def _proc_stat(pid: int) -> Tuple[int, str, int]:
     """(ppid, state, start time) of a process from /proc/<pid>/stat."""
