@@ -34,12 +34,16 @@ class OverflowAdamMomentHook(Hook):
 
 
 def _diverge(root: str, tmp_path, *options: str, max_iters: int = 8, schedule=None,
-             hooks=None) -> tuple:
-    """Train the tiny config for up to ``max_iters`` iterations with ``options``, a checkpoint
-    every iteration, ``max_keep_ckpts=2``: the FloatingPointError's message (None: the run
-    finished) and the work dir."""
+             hooks=None, epochs: int = 0) -> tuple:
+    """Train the tiny config for up to ``max_iters`` iterations (or ``epochs`` epochs) with
+    ``options``, a checkpoint every iteration (epoch of 2 iterations), ``max_keep_ckpts=2``: the
+    FloatingPointError's message (None: the run finished) and the work dir."""
     cfg = tiny_pretrain_cfg(root, max_iters=max_iters, ckpt_interval=1)
     cfg.default_hooks.checkpoint.max_keep_ckpts = 2
+    if epochs:
+        cfg.train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=epochs)
+        cfg.train_dataloader.batch_size = 4  # 8 frames: 2 iterations per epoch
+        cfg.default_hooks.checkpoint.by_epoch = True
     if schedule is not None:
         cfg.param_scheduler = schedule
     cfg.custom_hooks = hooks or []
@@ -52,13 +56,14 @@ def _diverge(root: str, tmp_path, *options: str, max_iters: int = 8, schedule=No
     return None, work
 
 
-def _checkpoints(work: str) -> dict:
-    """``{iteration: nonfinite tensor names}`` of every checkpoint on disk."""
+def _checkpoints(work: str, kind: str = 'iter') -> dict:
+    """``{iteration (epoch): nonfinite tensor names}`` of every checkpoint on disk."""
     out = {}
-    for path in glob.glob(osp.join(work, 'iter_*.pth')):
+    for path in glob.glob(osp.join(work, '*_*.pth')):
         ckpt = load_local_checkpoint(path, map_location='cpu')
-        it = int(re.search(r'iter_(\d+)\.pth', path).group(1))
-        out[it] = find_nonfinite({k: ckpt[k] for k in ('state_dict', 'optimizer')})[0]
+        assert osp.basename(path).startswith(kind + '_'), path
+        step = int(re.search(r'_(\d+)\.pth', path).group(1))
+        out[step] = find_nonfinite({k: ckpt[k] for k in ('state_dict', 'optimizer')})[0]
     return out
 
 
@@ -102,17 +107,24 @@ def test_nan_loss_stops_before_max_keep_ckpts_pushes_out_finite_checkpoints(
     assert _last_checkpoint(work) == osp.join(work, f'iter_{stopped - 1}.pth')
 
 
+@pytest.mark.parametrize('loop', ['iter', 'epoch'])
 def test_nonfinite_state_with_a_finite_loss_is_caught_before_a_kept_checkpoint_is_removed(
-        synthetic_scannet, tmp_path):
+        synthetic_scannet, tmp_path, loop):
     """mmengine's CheckpointHook removes the oldest kept checkpoint before it saves: the state
-    is checked before that."""
-    msg, work = _diverge(synthetic_scannet, tmp_path,
-                         hooks=[dict(type='OverflowAdamMomentHook', at=3)])
-    ckpts = _checkpoints(work)
+    is checked before that, at the iteration (epoch) a checkpoint is due."""
+    if loop == 'iter':
+        msg, work = _diverge(synthetic_scannet, tmp_path,
+                             hooks=[dict(type='OverflowAdamMomentHook', at=3)])
+        where = 'iteration 3'
+    else:  # 2 iterations per epoch: the moment overflows in epoch 3
+        msg, work = _diverge(synthetic_scannet, tmp_path, epochs=4,
+                             hooks=[dict(type='OverflowAdamMomentHook', at=5)])
+        where = 'epoch 3 (after iteration 6)'
+    ckpts = _checkpoints(work, loop)
     assert sorted(ckpts) == [1, 2] and all(not bad for bad in ckpts.values())
-    assert _last_checkpoint(work) == osp.join(work, 'iter_2.pth')
+    assert _last_checkpoint(work) == osp.join(work, f'{loop}_2.pth')
     assert msg is not None and msg.startswith(
-        'iteration 3: the loss is finite but the model / optimizer state is not (1 of ')
+        f'{where}: the loss is finite but the model / optimizer state is not (1 of ')
     assert re.search(r'tensors hold NaN or inf: optimizer\.state\.\d+\.exp_avg_sq\)', msg)
 
 
