@@ -275,6 +275,7 @@ def make_sandbox(path: str, stand_ins: str, skip: tuple = ()) -> str:
 
 
 @pytest.mark.parametrize('doc,line,text', BLOCKS, ids=[f'{d}:{n}' for d, n, _ in BLOCKS])
+@pytest.mark.slow
 def test_documented_block_runs(doc, line, text, stand_ins, request, tmp_path):
     script = '\n'.join(c for c in commands(text) if not_run_reason(c) is None)
     # a block that writes the Mask3D export gets no stand-in for it (no overwrite)

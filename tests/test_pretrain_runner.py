@@ -13,6 +13,8 @@ from mmengine.runner import Runner
 
 from helpers.tools import CROP, tiny_pretrain_cfg
 
+pytestmark = pytest.mark.slow  # trains or runs tools in subprocesses: the full tier only
+
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
 

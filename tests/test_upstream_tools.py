@@ -21,6 +21,8 @@ import torch
 
 from helpers.tools import REPO, run
 
+pytestmark = pytest.mark.slow  # trains or runs tools in subprocesses: the full tier only
+
 DEIT_TINY = ['model.backbone.arch=deit-tiny', 'model.backbone.img_size=(64,64)',
              'model.neck.in_channels=[192,192,192,192]', 'model.neck.out_channels=192',
              'model.decode_head.in_channels=[192,192,192,192]', 'model.decode_head.channels=32',

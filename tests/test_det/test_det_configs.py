@@ -21,6 +21,7 @@ def test_configs_exist():
 
 
 @pytest.mark.parametrize('path', CONFIGS, ids=osp.basename)
+@pytest.mark.slow
 def test_config_builds(path):
     from mmdet.registry import MODELS, TRANSFORMS
     cfg = Config.fromfile(path)

@@ -73,6 +73,7 @@ def init_and_capture(model) -> list:
     return handler.messages
 
 
+@pytest.mark.slow
 def test_tiny_config_trains_and_validates(scannet_coco, tiny_mask3d_export, tmp_path):
     runner = Runner.from_cfg(tiny_cfg(scannet_coco, tiny_mask3d_export, str(tmp_path)))
     collect = CollectValOutputs()
@@ -100,6 +101,7 @@ def test_tiny_config_trains_and_validates(scannet_coco, tiny_mask3d_export, tmp_
         assert (pred.pred_instances.bboxes[:, 2:] <= torch.tensor([160., 120.]) + 1e-3).all()
 
 
+@pytest.mark.slow
 def test_mask3d_export_loads_into_the_detector(scannet_coco, tiny_mask3d_export, tmp_path):
     from mmdet.registry import MODELS
     state = torch.load(tiny_mask3d_export, weights_only=True)['state_dict']

@@ -1,3 +1,4 @@
+import pytest
 """The tiny Mask R-CNN config trains and validates under mmdet's own ``tools/train.py``."""
 import os.path as osp
 import sys
@@ -5,6 +6,8 @@ import sys
 import mmdet
 
 from helpers.tools import REPO, run
+
+pytestmark = pytest.mark.slow  # trains or runs tools in subprocesses: the full tier only
 
 TINY_DET = osp.join(REPO, 'configs/benchmarks/mmdet/mask-rcnn_vit-tiny_synthetic-scannet.py')
 

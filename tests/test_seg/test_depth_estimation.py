@@ -194,6 +194,7 @@ def test_scannet_depth_dataset_pipeline(synthetic_scannet):
 
 
 # ---- the Mask3D export -------------------------------------------------------------------------
+@pytest.mark.slow
 def test_mask3d_export_loads_into_the_tiny_depth_config(mask3d_export):
     cfg = Config.fromfile(TINY_CFG)
     cfg.model.backbone.init_cfg.checkpoint = mask3d_export
@@ -216,6 +217,7 @@ def test_config_set():
 
 
 @pytest.mark.parametrize('path', CONFIGS, ids=osp.basename)
+@pytest.mark.slow
 def test_config_trains_and_validates(path, request, tmp_path, mask3d_export, in1k_checkpoint):
     cfg = Config.fromfile(path)
     assert cfg.default_scope == 'mmseg' and 'mask3d_mm' in cfg.custom_imports.imports
@@ -242,6 +244,7 @@ def test_config_trains_and_validates(path, request, tmp_path, mask3d_export, in1
         assert 'do not match exactly' not in log
 
 
+@pytest.mark.slow
 def test_tiny_config_through_the_tools(synthetic_scannet, mask3d_export, tmp_path):
     """The documented path: tools/train.py CONFIG shrunk by MASK3D_MM_CFG_OPTIONS, then
     tools/test.py CONFIG CHECKPOINT."""

@@ -55,6 +55,7 @@ def test_config_contents(path):
 
 
 @pytest.mark.parametrize('path', CONFIGS, ids=osp.basename)
+@pytest.mark.slow
 def test_trains_and_validates(path, request, tmp_path, mask3d_export, in1k_checkpoint):
     cfg = Config.fromfile(path)
     dataset = cfg.train_dataloader.dataset.type
@@ -125,6 +126,7 @@ def build_tiny(checkpoint: str):
         return MODELS.build(cfg.model)
 
 
+@pytest.mark.slow
 def test_mask3d_export_loads_into_tiny_config_exactly(mask3d_export, tmp_path):
     state = torch.load(mask3d_export, weights_only=True)['state_dict']
     model = build_tiny(mask3d_export)

@@ -1,3 +1,4 @@
+import pytest
 """Smoke test of tools/analysis_tools/benchmark_depth_head.py at a tiny size."""
 import mask3d_mm  # noqa: F401,I001  (first: compat patches)
 
@@ -6,6 +7,8 @@ import json
 import torch
 
 from helpers.tools import load_tool
+
+pytestmark = pytest.mark.slow  # trains or runs tools in subprocesses: the full tier only
 
 
 def test_tiny_depth_head_benchmark(tmp_path, capsys):

@@ -1,3 +1,4 @@
+import pytest
 """Smoke test of tools/analysis_tools/benchmark_mask3d_vs_mae.py with tiny models."""
 import mask3d_mm  # noqa: F401,I001  (first: compat patches)
 
@@ -6,6 +7,8 @@ import json
 import torch
 
 from helpers.tools import load_tool
+
+pytestmark = pytest.mark.slow  # trains or runs tools in subprocesses: the full tier only
 
 
 def load_script():

@@ -12,6 +12,8 @@ import pytest
 
 from helpers.tools import REPO, load_tool
 
+pytestmark = pytest.mark.slow  # trains or runs tools in subprocesses: the full tier only
+
 SCRIPT = osp.join(REPO, 'tools/analysis_tools/compare_pretraining.py')
 
 

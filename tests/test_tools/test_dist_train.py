@@ -13,6 +13,8 @@ from mmengine.config import Config
 
 from helpers.tools import REPO, free_port, run, tiny_pretrain_cfg, write_cfg
 
+pytestmark = pytest.mark.slow  # trains or runs tools in subprocesses: the full tier only
+
 SEG_CONFIG = osp.join(REPO, 'configs/benchmarks/mmseg/upernet_vit-tiny_synthetic-scannet20.py')
 
 

@@ -9,6 +9,8 @@ import subprocess
 import sys
 import zipfile
 
+import pytest
+
 from helpers.tools import REPO, load_tool
 
 TOOL = osp.join(REPO, 'tools/analysis_tools/gpu_benchmark.py')
@@ -16,6 +18,7 @@ TOOL = osp.join(REPO, 'tools/analysis_tools/gpu_benchmark.py')
 BLOCKED = ('mmseg', 'mmdet', 'mmcv._ext', 'mmcv.ops')
 
 
+@pytest.mark.slow
 def test_cpu_smoke_run_without_mmseg_mmdet_or_mmcv_ops(tmp_path):
     out = tmp_path / 'result.json'
     argv = ['--device', 'cpu', '--arch', 'tiny', '--batch', '2', '--img-size', '64', '--steps',
@@ -76,6 +79,7 @@ def test_only_missing_wheels_are_unpacked(tmp_path, monkeypatch):
     sys.modules.pop('m3d_fake_pkg')
 
 
+@pytest.mark.slow
 def test_data_pipeline_benchmark_with_dataloader(synthetic_scannet, tmp_path):
     tool = load_tool('tools/analysis_tools/benchmark_data_pipeline.py')
     out = tmp_path / 'pipe.json'

@@ -15,6 +15,8 @@ from mmpretrain.models.utils import resize_pos_embed
 from helpers.tools import REPO, run
 from mask3d_mm.compat import load_local_checkpoint
 
+pytestmark = pytest.mark.slow  # trains or runs tools in subprocesses: the full tier only
+
 CONFIG = osp.join(REPO, 'configs/mask3d/vit-tiny_synthetic.py')
 MAE_CONFIG = osp.join(REPO, 'configs/benchmarks/pretrain_comparison/mae_vit-tiny_synthetic-112x112.py')
 

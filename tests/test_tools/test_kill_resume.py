@@ -1,3 +1,4 @@
+import pytest
 """A run SIGKILLed mid-way and resumed with ``--resume`` continues exactly like an uninterrupted
 one: the same loss and lr at every iteration, the same batches, bit-identical final tensors.
 
@@ -22,6 +23,8 @@ from mask3d_mm.compat import load_local_checkpoint
 
 from helpers.tools import (PRETRAIN_CONFIG, REPO, read_scalars, tiny_pretrain_cfg, tool_env,
                            write_cfg)
+
+pytestmark = pytest.mark.slow  # trains or runs tools in subprocesses: the full tier only
 
 TRAIN = osp.join(REPO, 'tools/train.py')
 SEG_CONFIG = osp.join(REPO, 'configs/benchmarks/mmseg/upernet_vit-tiny_synthetic-scannet20.py')

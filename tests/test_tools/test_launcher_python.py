@@ -15,6 +15,7 @@ SCRIPTS = {  # script: arguments
     'dist_train.sh': ['cfg.py', '2'],
     'dist_test.sh': ['cfg.py', 'ckpt.pth', '2'],
     'slurm_train.sh': ['gpu', 'job', 'cfg.py'],
+    'slurm_test.sh': ['gpu', 'job', 'cfg.py', 'ckpt.pth'],
 }
 
 

@@ -13,6 +13,8 @@ from mmengine.config import Config
 from helpers.malicious import serve_directory, write_malicious_checkpoint
 from helpers.tools import run_tool_main
 
+pytestmark = pytest.mark.slow  # trains or runs tools in subprocesses: the full tier only
+
 
 class Payload:
     """A custom class: unpickling it without weights_only would create ``marker``."""

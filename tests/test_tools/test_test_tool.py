@@ -8,6 +8,8 @@ from mmengine.config import Config
 
 from helpers.tools import REPO, free_port, run, run_tool_main
 
+pytestmark = pytest.mark.slow  # trains or runs tools in subprocesses: the full tier only
+
 SEG_CONFIG = osp.join(REPO, 'configs/benchmarks/mmseg/upernet_vit-tiny_synthetic-scannet20.py')
 
 

@@ -60,6 +60,7 @@ def first_run(synthetic_scannet, tmp_path_factory):
 
 
 # ---- C: MASK3D_MM_CFG_OPTIONS ---------------------------------------------------------------
+@pytest.mark.slow
 def test_env_options_win_over_cfg_options_and_are_logged(first_run, synthetic_scannet):
     work_dir, proc = first_run
     log = log_text(work_dir)
@@ -83,6 +84,7 @@ def test_env_options_are_checked(value, error, match, tmp_path, monkeypatch):
         run_tool_main('train', TINY, '--work-dir', str(tmp_path / 'work'))
 
 
+@pytest.mark.slow
 def test_test_tool_reads_env_options(tiny_pretrain_run, tmp_path, monkeypatch):
     config, ckpt = tiny_pretrain_run
     monkeypatch.setenv(ENV, 'randomnes.seed=1')
@@ -97,6 +99,7 @@ def test_test_tool_reads_env_options(tiny_pretrain_run, tmp_path, monkeypatch):
 
 
 # ---- B: --no-validate with val options, one paramwise line ----------------------------------
+@pytest.mark.slow
 def test_no_validate_after_val_options_and_one_paramwise_line(first_run):
     work_dir, proc = first_run
     log = log_text(work_dir)
@@ -119,6 +122,7 @@ def test_help_imports_nothing_heavy():
 
 
 # ---- E: --resume -----------------------------------------------------------------------------
+@pytest.mark.slow
 def test_resume_on_empty_work_dir_says_it_starts_from_scratch(first_run):
     work_dir, _ = first_run
     log = log_text(work_dir)
@@ -126,6 +130,7 @@ def test_resume_on_empty_work_dir_says_it_starts_from_scratch(first_run):
     assert 'Auto resumed' not in log and 'resumed from' not in log
 
 
+@pytest.mark.slow
 def test_resume_says_what_it_continues(first_run, synthetic_scannet, tmp_path, monkeypatch):
     work_dir = str(tmp_path / 'work')
     shutil.copytree(first_run[0], work_dir)
@@ -158,6 +163,7 @@ def test_resume_from_nothing_fails_naming_the_file(pointer, args, match, tmp_pat
 
 
 # ---- D: a fresh run in a used work dir ---------------------------------------------------------
+@pytest.mark.slow
 def test_fresh_run_in_used_work_dir_is_refused(first_run, synthetic_scannet, tmp_path):
     work_dir = str(tmp_path / 'work')
     shutil.copytree(first_run[0], work_dir)
@@ -174,6 +180,7 @@ def test_fresh_run_in_used_work_dir_is_refused(first_run, synthetic_scannet, tmp
     assert {f: os.path.getmtime(osp.join(work_dir, f)) for f in os.listdir(work_dir)} == before
 
 
+@pytest.mark.slow
 def test_overwrite_work_dir_starts_over(first_run, synthetic_scannet, tmp_path, monkeypatch):
     work_dir = str(tmp_path / 'work')
     shutil.copytree(first_run[0], work_dir)
@@ -263,6 +270,7 @@ def _tiny_vit_model() -> torch.nn.Module:
 @pytest.mark.skipif(torch.cuda.is_available(), reason='about machines without a GPU')
 @pytest.mark.parametrize('config', TRAINING_CONFIGS,
                          ids=[osp.relpath(p, REPO) for p in TRAINING_CONFIGS])
+@pytest.mark.slow
 def test_every_training_config_falls_back_to_fp32_on_cpu(config, tmp_path, monkeypatch):
     from mmengine.optim import OptimWrapper, build_optim_wrapper
     from mmengine.registry import DefaultScope
@@ -327,6 +335,7 @@ def vit_b_shrink(data_root: str) -> str:
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason='about machines without a GPU')
+@pytest.mark.slow
 def test_amp_config_trains_on_cpu(synthetic_scannet, tmp_path):
     work_dir = str(tmp_path / 'work')
     proc = run([sys.executable, TRAIN, osp.join(REPO, 'configs/mask3d/vit-b_scannet.py'),
