@@ -27,18 +27,19 @@ from typing import Optional
 import mask3d_mm  # noqa: F401,I001  (first: mask3d_mm/compat.py says why)
 
 import mmengine
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 from mask3d_mm.config_inputs import config_inputs
 from mask3d_mm.engine.runtime import (apply_cfg_options, check_component_args,
-                                      setup_cpu_distributed, teardown_distributed)
+                                      parse_cfg_options, setup_cpu_distributed,
+                                      teardown_distributed)
 from mask3d_mm.evaluation import DumpPredictions
 from mask3d_mm.output_files import atomic_output, check_output
 
 
-def parse_args() -> argparse.Namespace:
+def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Test (and evaluate) a model (mask3d_mm)')
     parser.add_argument('config', help='test config file path')
     parser.add_argument('checkpoint', help='checkpoint file')
@@ -49,12 +50,13 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--force', action='store_true',
                         help='overwrite an existing --out file')
     parser.add_argument(
-        '--cfg-options', nargs='+', action=DictAction,
-        help='override settings of the config, as key=value pairs')
+        '--cfg-options', nargs='+', action='extend', metavar='KEY=VALUE',
+        help='override settings of the config, as key=value pairs (spaces inside a quoted '
+        'value are kept)')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
                         default='none', help='job launcher')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     return args
 
@@ -68,7 +70,8 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
     cfg.load_from = args.checkpoint
     cfg.resume = False
-    args.notes = apply_cfg_options(cfg, args.cfg_options)  # then MASK3D_MM_CFG_OPTIONS
+    args.notes = apply_cfg_options(  # then MASK3D_MM_CFG_OPTIONS
+        cfg, parse_cfg_options(args.cfg_options))
     if cfg.get('test_dataloader') is None:  # pre-training: evaluate on the validation split
         for key in ('val_dataloader', 'val_evaluator'):
             if cfg.get(key) is None:

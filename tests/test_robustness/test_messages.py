@@ -297,3 +297,9 @@ def test_cfg_option_values_keep_their_spaces(tmp_path, monkeypatch):
     assert cfg.work_dir == f'{tmp_path}/a b'
     assert cfg.train_dataloader.dataset.data_root == '/data/my set'
     assert cfg.load_from == '/x/my file.pth'
+    test = load_tool('tools/test.py')
+    cfg = Config.fromfile(PRETRAIN_CONFIG)
+    args = test.parse_args([PRETRAIN_CONFIG, 'ckpt.pth', '--work-dir', str(tmp_path / 't'),
+                            '--cfg-options', 'val_dataloader.dataset.data_root=/data/my set'])
+    test.merge_args(cfg, args)
+    assert cfg.test_dataloader.dataset.data_root == '/data/my set'
