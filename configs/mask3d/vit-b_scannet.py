@@ -15,10 +15,20 @@ custom_imports = dict(imports=['mask3d_mm'], allow_failed_imports=False)
 #   --cfg-options model.backbone.init_cfg.checkpoint=checkpoints/mae_vit-base-p16_in1k.pth
 # The log then says how many tensors were loaded (configs/mask3d/README.md).
 
-# The encoders' position grid follows the crop (one variable, ./_base_/datasets/scannet_rgbd.py);
-# at other input sizes the fixed sin-cos is rebuilt exactly for the grid (Mask3DViT).
+# The recipe's constants are variables of ./_base_/datasets/scannet_rgbd.py (one each), set
+# there in the pipeline and the metric and here in the model. The encoders' position grid
+# follows the crop; at other input sizes the fixed sin-cos is rebuilt exactly for the grid
+# (Mask3DViT). A child config that changes one sets it in every component (or redefines the
+# pipelines with it, as ./vit-tiny_synthetic.py does); the tools and RecipeConsistencyHook
+# refuse a config whose components disagree.
 crop_size = {{_base_.crop_size}}
-model = dict(backbone=dict(img_size=crop_size), depth_encoder=dict(img_size=crop_size))
+patch_size = {{_base_.patch_size}}
+max_depth = {{_base_.max_depth}}
+model = dict(
+    backbone=dict(img_size=crop_size, patch_size=patch_size),
+    depth_encoder=dict(img_size=crop_size, patch_size=patch_size, max_depth=max_depth),
+    neck=dict(patch_size=patch_size),
+    head=dict(patch_size=patch_size, max_depth=max_depth))
 
 # 8 GPUs x 64 = 512 frames per step; MAE's rule lr = 1.5e-4 * batch / 256
 batch_size = 64
@@ -51,5 +61,9 @@ val_cfg = dict()
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=50),
     checkpoint=dict(type='CheckpointHook', interval=10, max_keep_ckpts=3))
-custom_hooks = [dict(type='mask3d_mm.DepthReconstructionVisHook', num_samples=4)]
+custom_hooks = [
+    dict(type='mask3d_mm.DepthReconstructionVisHook', num_samples=4),
+    # max_depth / patch_size agree across pipeline, model and metric, under any Runner
+    dict(type='mask3d_mm.RecipeConsistencyHook'),
+]
 randomness = dict(seed=0, diff_rank_seed=True)

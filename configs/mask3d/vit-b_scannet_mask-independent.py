@@ -5,15 +5,10 @@
 # recipe's masks with visible depth preferably where the sensor gave depth:
 #   --cfg-options train_dataloader.dataset.pipeline.5.depth_visible_from_valid=True
 _base_ = ['./vit-b_scannet.py']
-train_dataloader = dict(dataset=dict(pipeline=[
-    dict(type='LoadImageFromFile'),
-    dict(type='mask3d_mm.LoadDepthFromFile', depth_scale=1000.0, max_depth=10.0),
-    dict(type='mask3d_mm.AlignColorToDepth'),
-    dict(type='mask3d_mm.RGBDRandomResizedCrop', scale=(224, 224), crop_ratio_range=(0.2, 1.0)),
-    dict(type='mask3d_mm.RGBDRandomFlip', prob=0.5),
-    dict(type='mask3d_mm.RGBDMaskGenerator', rgb_mask_ratio=0.75, depth_mask_ratio=0.75,
-         patch_size=16, complementary=False),
-    dict(type='mask3d_mm.PackRGBDInputs', algorithm_keys=['depth', 'rgb_mask', 'depth_mask'],
-         meta_keys=('img_path', 'depth_path', 'ori_shape', 'img_shape', 'depth_intrinsics',
-                    'flip')),
-]))
+# the recipe's training pipeline (same constants, crop, steps), its mask generator with
+# complementary=False (`_base_.x` gives the value itself, to build on)
+train_pipeline = [
+    dict(step, complementary=False) if step['type'] == 'mask3d_mm.RGBDMaskGenerator' else step
+    for step in _base_.train_pipeline
+]
+train_dataloader = dict(dataset=dict(pipeline=train_pipeline))

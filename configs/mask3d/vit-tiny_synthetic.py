@@ -17,25 +17,28 @@ model = dict(
     neck=dict(in_channels=embed_dims, depth_in_channels=depth_dims, embed_dims=decoder_dims,
               num_layers=2, num_heads=4))
 
-meta_keys = ('img_path', 'depth_path', 'ori_shape', 'img_shape', 'depth_intrinsics', 'flip')
+# the recipe's constants (./_base_/datasets/scannet_rgbd.py, already set in the model)
+max_depth = {{_base_.max_depth}}
+patch_size = {{_base_.patch_size}}
+meta_keys = {{_base_.meta_keys}}
 train_pipeline = [
     dict(type='LoadImageFromFile'),
-    dict(type='mask3d_mm.LoadDepthFromFile', depth_scale=1000.0, max_depth=10.0),
+    dict(type='mask3d_mm.LoadDepthFromFile', depth_scale=1000.0, max_depth=max_depth),
     dict(type='mask3d_mm.AlignColorToDepth'),
     dict(type='mask3d_mm.RGBDRandomResizedCrop', scale=crop_size, crop_ratio_range=(0.2, 1.0)),
     dict(type='mask3d_mm.RGBDRandomFlip', prob=0.5),
     dict(type='mask3d_mm.RGBDMaskGenerator', rgb_mask_ratio=0.75, depth_mask_ratio=0.75,
-         patch_size=16, complementary=True),
+         patch_size=patch_size, complementary=True),
     dict(type='mask3d_mm.PackRGBDInputs', algorithm_keys=['depth', 'rgb_mask', 'depth_mask'],
          meta_keys=meta_keys),
 ]
 val_pipeline = [
     dict(type='LoadImageFromFile'),
-    dict(type='mask3d_mm.LoadDepthFromFile', depth_scale=1000.0, max_depth=10.0),
+    dict(type='mask3d_mm.LoadDepthFromFile', depth_scale=1000.0, max_depth=max_depth),
     dict(type='mask3d_mm.AlignColorToDepth'),
     dict(type='mask3d_mm.RGBDResize', scale=crop_size),
     dict(type='mask3d_mm.RGBDMaskGenerator', rgb_mask_ratio=0.75, depth_mask_ratio=0.75,
-         patch_size=16, complementary=True, seed=0),
+         patch_size=patch_size, complementary=True, seed=0),
     dict(type='mask3d_mm.PackRGBDInputs', algorithm_keys=['depth', 'rgb_mask', 'depth_mask'],
          meta_keys=meta_keys),
 ]

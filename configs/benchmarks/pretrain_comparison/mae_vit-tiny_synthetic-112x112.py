@@ -7,6 +7,7 @@
 _base_ = ['./mask3d_vit-tiny_synthetic-112x112.py']
 
 img_size = 112  # 7x7 patches of 16x16
+patch_size = _base_.patch_size  # the Mask3D arm's (`_base_.x`, a number: arithmetic below)
 embed_dims, decoder_dims = 128, 128
 model = dict(
     _delete_=True,
@@ -18,11 +19,11 @@ model = dict(
         to_rgb=True),
     backbone=dict(type='MAEViT', arch=dict(embed_dims=embed_dims, num_layers=4, num_heads=4,
                                            feedforward_channels=4 * embed_dims),
-                  img_size=img_size, patch_size=16, mask_ratio=0.75),
-    neck=dict(type='MAEPretrainDecoder', num_patches=(img_size // 16)**2, patch_size=16,
-              in_chans=3, embed_dim=embed_dims, decoder_embed_dim=decoder_dims,
-              decoder_depth=2, decoder_num_heads=4, mlp_ratio=4.),
-    head=dict(type='MAEPretrainHead', norm_pix=True, patch_size=16,
+                  img_size=img_size, patch_size=patch_size, mask_ratio=0.75),
+    neck=dict(type='MAEPretrainDecoder', num_patches=(img_size // patch_size)**2,
+              patch_size=patch_size, in_chans=3, embed_dim=embed_dims,
+              decoder_embed_dim=decoder_dims, decoder_depth=2, decoder_num_heads=4, mlp_ratio=4.),
+    head=dict(type='MAEPretrainHead', norm_pix=True, patch_size=patch_size,
               loss=dict(type='PixelReconstructionLoss', criterion='L2')),
     init_cfg=[
         dict(type='Xavier', layer='Linear', distribution='uniform'),

@@ -2,9 +2,10 @@ from .broadcast_buffers_hook import BroadcastBuffersHook
 from .depth_reconstruction_vis_hook import DepthReconstructionVisHook
 from .graceful_stop_hook import GracefulStopHook, TrainingStopped
 from .nonfinite_check_hook import NonFiniteCheckHook
+from .recipe_consistency_hook import RecipeConsistencyHook
 from .step_seed_hook import StepSeedHook
 
 __all__ = [
     'BroadcastBuffersHook', 'DepthReconstructionVisHook', 'GracefulStopHook',
-    'NonFiniteCheckHook', 'StepSeedHook', 'TrainingStopped'
+    'NonFiniteCheckHook', 'RecipeConsistencyHook', 'StepSeedHook', 'TrainingStopped'
 ]

@@ -10,6 +10,8 @@ from typing import Any, Dict, List, Optional, Sequence, Set
 from mmengine.config import Config
 from mmengine.runner import Runner
 
+from mask3d_mm.recipe_consistency import check_recipe_consistency
+
 __all__ = ['ENV_CFG_OPTIONS', 'check_cfg_options', 'check_config_keys', 'parse_cfg_options',
            'env_cfg_options', 'apply_cfg_options', 'misspelt_runner_key', 'parse_cfg_value',
            'runner_keys']
@@ -175,7 +177,9 @@ def apply_cfg_options(cfg: Config, options: Optional[dict],
                       env_options: Optional[dict] = None) -> List[str]:
     """Check the config file's own top-level keys (:func:`check_config_keys`), then merge the
     command line's ``--cfg-options``, then ``MASK3D_MM_CFG_OPTIONS`` (which thus wins), into
-    ``cfg``; each set is checked by :func:`check_cfg_options` first.
+    ``cfg``; each set is checked by :func:`check_cfg_options` first. Then the pipeline, model and
+    metric must agree on ``max_depth`` and ``patch_size``
+    (:func:`mask3d_mm.recipe_consistency.check_recipe_consistency`).
 
     Args:
         options (dict, optional): the parsed ``--cfg-options``.
@@ -194,6 +198,7 @@ def apply_cfg_options(cfg: Config, options: Optional[dict],
             continue
         check_cfg_options(cfg, opts, source)
         cfg.merge_from_dict(opts)
+    check_recipe_consistency(cfg)
     if env_options:
         notes.append(f'extra --cfg-options from {ENV_CFG_OPTIONS}: '
                      f'{os.environ.get(ENV_CFG_OPTIONS, "").strip()}')
