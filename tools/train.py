@@ -25,8 +25,8 @@ What the tool does beyond mmengine's Runner (each logged; docs/tools.md):
   parameter schedulers and loops fail before training starts;
 - one run per work dir: a second run there is refused, naming the first (pid, host, start,
   command); a lock left by a dead run is taken over;
-- SIGTERM / SIGINT: a checkpoint after the current iteration (``--resume`` continues from it),
-  the data-loader workers stopped, exit status 128 + signal.
+- SIGTERM / SIGINT: a checkpoint after the current iteration (``--resume`` continues from it,
+  inside an epoch too), the data-loader workers stopped, exit status 128 + signal.
 """
 import argparse
 import os
@@ -138,7 +138,7 @@ def main(argv=None) -> None:
     from mmengine.runner import Runner
 
     from mask3d_mm.engine.exact_resume import StepSeedHook, pin_resume_seed
-    from mask3d_mm.engine.hooks import GracefulStopHook
+    from mask3d_mm.engine.hooks import GracefulStopHook, ResumeInEpochHook
     from mask3d_mm.engine.nonfinite import add_nonfinite_check
     from mask3d_mm.engine.runtime import (WorkDirLock, install_tool_logging, launcher_rank,
                                           prepare_resume, setup_cpu_distributed,
@@ -159,6 +159,7 @@ def main(argv=None) -> None:
         runner.register_hook(StepSeedHook())  # model randomness keyed by the iteration
         # SIGTERM / SIGINT: checkpoint after the current iteration, then exit 128 + signal
         runner.register_hook(GracefulStopHook())
+        runner.register_hook(ResumeInEpochHook())  # resumed inside an epoch: skip its batches
         runner.train()
         teardown_distributed()
 

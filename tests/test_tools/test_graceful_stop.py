@@ -23,7 +23,7 @@ from mmengine.hooks import Hook
 from mmengine.runner import Runner
 
 from mask3d_mm.compat import load_local_checkpoint
-from mask3d_mm.engine.hooks import GracefulStopHook
+from mask3d_mm.engine.hooks import GracefulStopHook, ResumeInEpochHook
 
 from helpers.tools import REPO, free_port, tiny_pretrain_cfg, tool_env, write_cfg
 
@@ -125,6 +125,31 @@ def test_stop_saves_what_checkpoint_hook_saves(loop, at, name, epoch, synthetic_
     _train(cfg)
     _same_checkpoint(path, osp.join(reference, name))
     assert load_local_checkpoint(path)['meta']['epoch'] == epoch
+
+
+@pytest.mark.slow
+def test_resume_inside_an_epoch_continues_exactly(synthetic_scannet, tmp_path):
+    """Stopped after iteration 2 of 4 in epoch 1 (iter_2.pth), resumed with ResumeInEpochHook
+    (tools/train.py adds it): the run skips the 2 batches trained before and ends with the
+    uninterrupted run's epoch_2.pth, bit for bit (2 workers that restart every epoch)."""
+    def cfg_(work_dir: str):
+        cfg = _cfg(synthetic_scannet, work_dir, 'epoch', ckpt_interval=1)
+        cfg.train_cfg.max_epochs = 2
+        cfg.train_dataloader.update(num_workers=2, persistent_workers=False)
+        return cfg
+
+    reference, stopped = str(tmp_path / 'reference'), str(tmp_path / 'stopped')
+    _train(cfg_(reference))
+    with pytest.raises(SystemExit):
+        _train(cfg_(stopped), GracefulStopHook(), _SignalSelf(2))
+    assert sorted(f for f in os.listdir(stopped) if f.endswith('.pth')) == ['iter_2.pth']
+    cfg = cfg_(stopped)
+    cfg.update(resume=True, load_from=osp.join(stopped, 'iter_2.pth'))
+    runner = _train(cfg, ResumeInEpochHook())
+    assert runner.iter == 8
+    with open(sorted(glob.glob(osp.join(stopped, '*', '*.log')))[-1]) as f:
+        assert 'resumed inside epoch 1 after iteration 2: skipping the 2 batch(es)' in f.read()
+    _same_checkpoint(osp.join(stopped, 'epoch_2.pth'), osp.join(reference, 'epoch_2.pth'))
 
 
 class _SignalSelfInValidation(Hook):

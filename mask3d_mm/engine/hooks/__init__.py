@@ -3,9 +3,11 @@ from .depth_reconstruction_vis_hook import DepthReconstructionVisHook
 from .graceful_stop_hook import GracefulStopHook, TrainingStopped
 from .nonfinite_check_hook import NonFiniteCheckHook
 from .recipe_consistency_hook import RecipeConsistencyHook
+from .resume_in_epoch_hook import ResumeInEpochHook
 from .step_seed_hook import StepSeedHook
 
 __all__ = [
     'BroadcastBuffersHook', 'DepthReconstructionVisHook', 'GracefulStopHook',
-    'NonFiniteCheckHook', 'RecipeConsistencyHook', 'StepSeedHook', 'TrainingStopped'
+    'NonFiniteCheckHook', 'RecipeConsistencyHook', 'ResumeInEpochHook', 'StepSeedHook',
+    'TrainingStopped'
 ]

@@ -91,8 +91,10 @@ class GracefulStopHook(Hook):
       the current validation iteration (the state of the last training iteration).
     - File names: ``iter_N.pth`` after iteration N, ``epoch_E.pth`` at the end of epoch E
       (``CheckpointHook.filename_tmpl`` when it counts in the same unit). A stop inside an epoch
-      of an ``EpochBasedTrainLoop`` writes ``iter_N.pth``: ``--resume`` continues at iteration
-      N, but mmengine starts that epoch again from its first batch.
+      of an ``EpochBasedTrainLoop`` writes ``iter_N.pth``: mmengine would start that epoch
+      again from its first batch on ``--resume``;
+      :class:`~mask3d_mm.engine.hooks.resume_in_epoch_hook.ResumeInEpochHook` skips the
+      batches trained before.
     - Distributed runs: the ranks agree after every iteration (one all-reduce of one number),
       so all stop after the same iteration even when only some were signalled; rank 0 saves.
     - Further signals while stopping are logged to stderr and ignored, so the checkpoint being
