@@ -5,10 +5,12 @@ import json
 import os
 import os.path as osp
 import pickle
+import re
 import subprocess
 import sys
 import sysconfig
 
+import numpy as np
 import pytest
 import torch
 from helpers.malicious import serve_directory, write_malicious_checkpoint
@@ -106,21 +108,116 @@ def test_unsafe_pickle_is_refused_with_a_clear_error(tmp_path):
 
 
 def test_every_mmengine_scheme_loads_safely_or_is_refused():
-    """Each prefix of CheckpointLoader maps to a loader of mask3d_mm.compat, or to mmengine's
-    http loader (and the ones resolving names to URLs), whose download goes through
-    compat.load_url_checkpoint. A scheme added upstream fails here until it is vetted."""
-    safe = {compat.load_local_checkpoint, compat.load_openmmlab_checkpoint,
-            compat.load_remote_checkpoint, compat.refuse_pavi_checkpoint}
-    via_http = {mmengine_checkpoint.load_from_http, mmengine_checkpoint.load_from_torchvision,
-                mmengine_checkpoint.load_from_mmcls}
-    schemes = dict(CheckpointLoader._schemes)
-    assert set(schemes.values()) <= safe | via_http, schemes
-    assert schemes[''] is compat.load_local_checkpoint
-    for alias in (mmengine_checkpoint.load_url, torch.hub.load_state_dict_from_url,
-                  torch.utils.model_zoo.load_url):
-        assert alias is compat.load_url_checkpoint
-    from mmengine.utils import dl_utils
-    assert dl_utils.load_url is compat.load_url_checkpoint
+    """Each prefix of CheckpointLoader maps to its loader in compat.SAFE_LOADERS; none of
+    mmengine's own loaders is left. A scheme added upstream fails here until it is vetted."""
+    registered = dict(CheckpointLoader._schemes)
+    expected = {prefix: loader for prefixes, loader in compat.SAFE_LOADERS.items()
+                for prefix in ((prefixes, ) if isinstance(prefixes, str) else prefixes)}
+    assert registered == expected
+    assert all(loader.__module__ == compat.__name__ for loader in registered.values())
+
+
+# the names mmengine 0.10.7's loader functions go by: a call by name skips CheckpointLoader
+_MMENGINE_LOADER_CALL = re.compile(
+    r'\b(load_from_(local|http|pavi|ceph|torchvision|openmmlab|mmcls)|load_url)\b')
+
+
+def test_no_upstream_code_calls_mmengine_loader_functions_by_name():
+    """Why compat registers loaders and patches no function of mmengine: apart from mmengine's
+    own scheme loaders (all replaced in the registry) and its ``load_url`` alias of torch hub,
+    no file of mmengine, mmcv, mmpretrain, mmseg or mmdet names a loader function of
+    ``mmengine.runner.checkpoint``; they load through ``CheckpointLoader`` /
+    ``_load_checkpoint``. An upstream release that adds a call by name fails here."""
+    import mmcv
+    import mmdet
+    import mmengine
+    import mmpretrain
+    import mmseg
+    mmengine_root = osp.dirname(mmengine.__file__)
+    own = {osp.join(mmengine_root, *p) for p in (('runner', 'checkpoint.py'),
+                                                  ('utils', 'dl_utils', '__init__.py'),
+                                                  ('utils', 'dl_utils', 'hub.py'))}
+    callers = []
+    for package in (mmengine, mmcv, mmpretrain, mmseg, mmdet):
+        for folder, _, files in os.walk(osp.dirname(package.__file__)):
+            for name in files:
+                path = osp.join(folder, name)
+                if name.endswith('.py') and path not in own:
+                    with open(path, encoding='utf-8', errors='replace') as f:
+                        if _MMENGINE_LOADER_CALL.search(f.read()):
+                            callers.append(path)
+    assert callers == []
+
+
+_WATCH_BINDINGS = r"""
+import importlib.util, json, sys, warnings
+warnings.simplefilter('ignore')
+spec = importlib.util.spec_from_file_location('guard', 'mask3d_mm/_torchvision_guard.py')
+guard = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(guard)
+guard.install()  # the .pth file's guard, without importing mask3d_mm
+import torch, torch.hub, torch.utils.model_zoo, torchvision, torchvision.models
+HUB, LOAD = torch.hub.load_state_dict_from_url, torch.load
+
+def describe(value):
+    return f'{getattr(value, "__module__", "?")}.{getattr(value, "__qualname__", "?")}@{id(value)}'
+
+def bindings():
+    found = {}
+    for module_name, module in list(sys.modules.items()):
+        for name, value in list(getattr(module, '__dict__', {}).items()):
+            if name in ('load_state_dict_from_url', 'load_url', 'load') and callable(value):
+                found[f'{module_name}.{name}'] = describe(value)
+    return found
+
+def foreign_mask3d_mm_objects():
+    found = []
+    for module_name, module in list(sys.modules.items()):
+        if module_name.split('.')[0] == 'mask3d_mm':
+            continue
+        for name, value in list(getattr(module, '__dict__', {}).items()):
+            try:
+                owner = getattr(value, '__module__', None)
+            except Exception:
+                continue
+            if isinstance(owner, str) and owner.split('.')[0] == 'mask3d_mm':
+                found.append(f'{module_name}.{name}')
+    return found
+
+before = bindings()
+import mask3d_mm
+after = bindings()
+print(json.dumps(dict(
+    before=before, after=after, hub=describe(HUB), load=describe(LOAD),
+    foreign=foreign_mask3d_mm_objects(),
+    torch_bindings={k: v for k, v in after.items() if v in (describe(HUB), describe(LOAD))})))
+"""
+
+
+def test_import_leaves_torch_and_torchvision_as_they_were():
+    """``import mask3d_mm`` rebinds no function of torch or torchvision: in a fresh interpreter,
+    every ``load_state_dict_from_url`` / ``load_url`` / ``load`` attribute of the modules that
+    torch and torchvision.models import is the same object before and after it, so a caller's
+    ``weights_only`` reaches torch. The modules it imports (mmengine's ``load_url``) bind torch's
+    own function, and no module outside mask3d_mm holds a mask3d_mm object."""
+    done = subprocess.run([sys.executable, '-c', _WATCH_BINDINGS], capture_output=True,
+                          text=True, cwd=REPO, timeout=300)
+    assert done.returncode == 0, done.stderr
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    before, after = seen['before'], seen['after']
+    hub, load = seen['hub'], seen['load']
+    assert hub.startswith('torch.hub.load_state_dict_from_url@')
+    assert load.startswith('torch.serialization.load@')
+    watched = ['torch.hub.load_state_dict_from_url', 'torch.utils.model_zoo.load_url',
+               'torchvision._internally_replaced_utils.load_state_dict_from_url',
+               'torchvision.models._api.load_state_dict_from_url']
+    assert {name: before[name] for name in watched} == dict.fromkeys(watched, hub)
+    assert before['torch.load'] == load
+    assert {name: after[name] for name in before} == before
+    # imported by mask3d_mm: torch's function, unchanged
+    assert after['mmengine.utils.dl_utils.load_url'] == hub
+    assert after['mmengine.runner.checkpoint.load_url'] == hub
+    assert seen['foreign'] == []
 
 
 @pytest.fixture
@@ -201,23 +298,63 @@ def test_pavi_is_refused_naming_the_source():
         CheckpointLoader.load_checkpoint('pavi://project/model.pth')
 
 
-def test_hub_aliases_refuse_code_and_clean_the_cache(tmp_path, hub_cache, monkeypatch):
-    """torch.hub / model_zoo called directly, asking for weights_only=False: still refused."""
+@pytest.fixture
+def served(tmp_path, monkeypatch):
+    """A folder served over HTTP on 127.0.0.1 by this process: ``(folder, url, requests)``."""
     for var in ('http_proxy', 'HTTP_PROXY', 'all_proxy', 'ALL_PROXY'):
         monkeypatch.delenv(var, raising=False)
+    folder = tmp_path / 'served'
+    folder.mkdir()
+    with serve_directory(str(folder)) as (url, requests):
+        yield folder, url, requests
+
+
+def test_http_checkpoints_refuse_code_and_clean_the_cache(tmp_path, hub_cache, served):
+    """``http://`` through CheckpointLoader (load_from, init_cfg, _load_checkpoint): code is
+    refused naming the URL, bytes that are no checkpoint name it too, and each refused download
+    leaves the hub cache; a Runner-like checkpoint loads and stays cached."""
+    folder, url, requests = served
     marker = tmp_path / 'code_ran'
-    served = tmp_path / 'served'
-    served.mkdir()
-    write_malicious_checkpoint(str(served / 'evil.pth'), str(marker))
-    (served / 'broken.pth').write_bytes(b'not a checkpoint')
-    with serve_directory(str(served)) as (url, requests):
-        for load in (torch.hub.load_state_dict_from_url, torch.utils.model_zoo.load_url):
-            with pytest.raises(pickle.UnpicklingError, match=f'{url}/evil.pth'):
-                load(f'{url}/evil.pth', weights_only=False)
-        with pytest.raises(RuntimeError, match=f'cannot read {url}/broken.pth'):
-            torch.hub.load_state_dict_from_url(f'{url}/broken.pth')
-    assert requests == ['/evil.pth', '/evil.pth', '/broken.pth']  # each refusal emptied the cache
+    write_malicious_checkpoint(str(folder / 'evil.pth'), str(marker))
+    (folder / 'broken.pth').write_bytes(b'not a checkpoint')
+    torch.save({'state_dict': {'w': torch.ones(1)}, 'meta': {'iter': np.int64(2)}},
+               folder / 'good.pth')
+    for _ in range(2):  # the refused file is not found in the cache the second time
+        with pytest.raises(pickle.UnpicklingError, match=f'{url}/evil.pth.*not safe'):
+            CheckpointLoader.load_checkpoint(f'{url}/evil.pth', map_location='cpu')
+    with pytest.raises(RuntimeError, match=f'cannot read {url}/broken.pth'):
+        CheckpointLoader.load_checkpoint(f'{url}/broken.pth')
     assert not marker.exists() and os.listdir(hub_cache) == []
+    good = CheckpointLoader.load_checkpoint(f'{url}/good.pth', map_location='cpu')
+    assert good['state_dict']['w'] == 1 and good['meta']['iter'] == 2
+    assert requests == ['/evil.pth', '/evil.pth', '/broken.pth', '/good.pth']
+    assert os.listdir(hub_cache) == ['good.pth']
+
+
+class PlainObject:
+    """Not in torch's weights_only allow-list, harmless to unpickle."""
+
+    def __init__(self, value: int) -> None:
+        self.value = value
+
+
+def test_direct_torch_hub_calls_are_torchs_own(hub_cache, served):
+    """torch.hub / model_zoo called directly are torch's functions: an explicit
+    ``weights_only=False`` loads what the caller asked for, ``weights_only=True`` is torch's own
+    refusal (no mask3d_mm allow-list, no mask3d_mm message), the file stays in the cache."""
+    folder, url, _ = served
+    torch.save({'state_dict': {'w': torch.ones(1)}, 'meta': PlainObject(7)},
+               folder / 'plain.pth')
+    for load in (torch.hub.load_state_dict_from_url, torch.utils.model_zoo.load_url):
+        assert load(f'{url}/plain.pth', weights_only=False)['meta'].value == 7
+        with pytest.raises(pickle.UnpicklingError) as refused:
+            load(f'{url}/plain.pth', weights_only=True)
+        assert 'PlainObject' in str(refused.value)
+        assert 'not safe to unpickle' not in str(refused.value)
+    assert os.listdir(hub_cache) == ['plain.pth']
+    # the same URL through mmengine is mask3d_mm's business: refused
+    with pytest.raises(pickle.UnpicklingError, match='plain.pth.*not safe to unpickle'):
+        CheckpointLoader.load_checkpoint(f'{url}/plain.pth')
 
 
 def test_explicit_weights_only_resists_torch_force_no_weights_only_load(tmp_path, monkeypatch):
@@ -248,6 +385,7 @@ def _run_without_site(code: str) -> subprocess.CompletedProcess:
 GUARDED_DOC = 'import torchvision._meta_registrations as m; print(m.__doc__)'
 
 
+@pytest.mark.slow
 def test_torchvision_guard_is_needed_and_compat_installs_it():
     """mmpretrain (and through it mmseg / mmdet models) imports torchvision, whose CUDA-built
     ops cannot load beside a CPU torch. Without the guard ``import mmseg.models`` fails exactly

@@ -98,6 +98,7 @@ def _train_normals(data_root: str, work_dir: str):
                 '--work-dir', work_dir, '--no-validate'], MASK3D_MM_CFG_OPTIONS=shrink)
 
 
+@pytest.mark.slow
 def test_train_normals_on_sensreader_layout(sensreader_root, tmp_path):
     proc = _train_normals(sensreader_root, str(tmp_path / 'wd'))
     log = proc.stdout + proc.stderr

@@ -6,18 +6,16 @@ import json
 import os
 import os.path as osp
 import shutil
-import subprocess
-import sys
 
 import cv2
 import numpy as np
 import pycocotools.mask as mask_utils
 import pytest
 
+from helpers.tools import run_tool_main
 from mask3d_mm.converters.scannet_to_coco import scannet_to_coco
 from mask3d_mm.datasets.nyu40 import SCANNET_INSTANCE_CLASSES, SCANNET_INSTANCE_NYU40_IDS
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 # pycocotools' RLE decode under numpy 2 (upstream)
 pytestmark = pytest.mark.filterwarnings('ignore:__array__ implementation:DeprecationWarning')
 
@@ -131,14 +129,11 @@ def test_depth_is_not_needed(synthetic_scannet, tmp_path):
     assert len(scannet_to_coco(str(root), min_area=50, skip_incomplete=True)['images']) == 3
 
 
-def test_cli_writes_json(synthetic_scannet, tmp_path):
+def test_cli_writes_json(synthetic_scannet, tmp_path, capsys):
     out = tmp_path / 'ann' / 'instances.json'
-    proc = subprocess.run(
-        [sys.executable, osp.join(REPO, 'tools/dataset_converters/scannet_to_coco.py'),
-         synthetic_scannet, '--out', str(out), '--frame-skip', '2', '--min-area', '800'],
-        capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr
+    run_tool_main('dataset_converters/scannet_to_coco', synthetic_scannet, '--out', str(out),
+                  '--frame-skip', '2', '--min-area', '800')
     written = json.loads(out.read_text())
     expected = scannet_to_coco(synthetic_scannet, frame_skip=2, min_area=800)
     assert written == json.loads(json.dumps(expected))
-    assert f'4 images, {len(expected["annotations"])} instances' in proc.stdout
+    assert f'4 images, {len(expected["annotations"])} instances' in capsys.readouterr().out

@@ -179,9 +179,8 @@ def test_test_tool_out_never_replaces_what_the_config_reads(tmp_path, target, na
 def test_test_tool_out_elsewhere_passes_the_input_check(tmp_path):
     data = _det_data(tmp_path)
     test_tool = load_tool('tools/test.py')
-    args = argparse.Namespace(config=DET_CONFIG, checkpoint=data['ckpt'], work_dir=None,
-                              out=str(tmp_path / 'metrics.json'), out_item='metrics',
-                              force=False, cfg_options=data['options'], launcher='none')
+    args = test_tool.parse_args([DET_CONFIG, data['ckpt'], '--out', str(tmp_path / 'metrics.json'),
+                                 '--cfg-options', *(f'{k}={v}' for k, v in data['options'].items())])
     cfg = test_tool.merge_args(Config.fromfile(DET_CONFIG), args)
     inputs = {i.name: i for i in config_inputs(cfg)}
     assert inputs['test_evaluator.ann_file'] == InputPath(data['gt'], 'test_evaluator.ann_file')

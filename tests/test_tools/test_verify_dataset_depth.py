@@ -59,6 +59,7 @@ def _run(command: str, env_options: str) -> subprocess.CompletedProcess:
                           text=True, timeout=300)
 
 
+@pytest.mark.slow
 def test_documented_command_reports_implausible_depth(mixed_encodings, tmp_path):
     root, bad = mixed_encodings
     out = str(tmp_path / 'bad.txt')
@@ -80,6 +81,7 @@ def test_documented_command_reports_implausible_depth(mixed_encodings, tmp_path)
     assert '3 bad frame(s) out of 4' in proc.stdout and '(2 with implausible depth)' in proc.stdout
 
 
+@pytest.mark.slow
 def test_misspelt_key_is_refused(mixed_encodings):
     root, _ = mixed_encodings
     proc = _run(documented_command(), f'train_dataloder.dataset.data_root={root}')
