@@ -220,14 +220,11 @@ def _wait_for(path: str, pattern: str, proc: subprocess.Popen, timeout: float) -
     raise TimeoutError(f'{pattern!r} not in the output of {proc.args} after {timeout} s')
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize('target', ['trainer', 'process-group'])
-def test_sigterm_stops_the_trainer_with_a_checkpoint(target, synthetic_scannet, tmp_path):
-    """``kill -TERM`` on ``python tools/train.py`` with 2 data-loader workers (or on its process
-    group, as slurm signals every process of a job) once the first iteration is logged: exit
-    status 143, the log names the signal and the checkpoint, ``last_checkpoint`` names it, no
-    worker survives; after a trainer-only kill ``--resume`` continues from it."""
-    cfg = tiny_pretrain_cfg(synthetic_scannet, max_iters=40, ckpt_interval=100)
+def _start_trainer(data_root: str, tmp_path) -> Tuple[subprocess.Popen, str, str, str, set]:
+    """``python tools/train.py`` on the tiny config (40 iterations) with 2 persistent
+    data-loader workers, in its own session, once its first iteration is logged:
+    ``(process, output file, work dir, config, {(worker pid, start time)})``."""
+    cfg = tiny_pretrain_cfg(data_root, max_iters=40, ckpt_interval=100)
     cfg.train_dataloader.update(num_workers=2, persistent_workers=True)
     config = write_cfg(cfg, str(tmp_path / 'tiny.py'))
     work_dir, out = str(tmp_path / 'work'), str(tmp_path / 'out.log')
@@ -235,15 +232,23 @@ def test_sigterm_stops_the_trainer_with_a_checkpoint(target, synthetic_scannet, 
         proc = subprocess.Popen([sys.executable, TRAIN, config, '--work-dir', work_dir],
                                 cwd=REPO, env=tool_env(), stdout=log, stderr=subprocess.STDOUT,
                                 start_new_session=True)
-    workers: Set[Tuple[int, int]] = set()
     try:
         _wait_for(out, r'Iter\(train\) \[ ?1/40\]', proc, timeout=240)
         assert proc.poll() is None, open(out).read()[-3000:]
-        workers |= _children(proc.pid)
+        workers = _children(proc.pid)
         assert len(workers) == 2, workers  # the two workers, forked before the first batch
-        (os.killpg if target == 'process-group' else os.kill)(proc.pid, signal.SIGTERM)
-        deadline = time.time() + 120
-        while proc.poll() is None and time.time() < deadline:  # any worker started meanwhile
+    except BaseException:
+        os.killpg(proc.pid, signal.SIGKILL)
+        raise
+    return proc, out, work_dir, config, workers
+
+
+def _wait_and_end(proc: subprocess.Popen, workers: set, timeout: float) -> None:
+    """Wait for ``proc``, adding any worker it starts meanwhile to ``workers``; then SIGKILL
+    whatever is left of its session."""
+    try:
+        deadline = time.time() + timeout
+        while proc.poll() is None and time.time() < deadline:
             workers |= _children(proc.pid)
             time.sleep(0.05)
         proc.wait(timeout=1)
@@ -252,6 +257,18 @@ def test_sigterm_stops_the_trainer_with_a_checkpoint(target, synthetic_scannet, 
             os.killpg(proc.pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('target', ['trainer', 'process-group'])
+def test_sigterm_stops_the_trainer_with_a_checkpoint(target, synthetic_scannet, tmp_path):
+    """``kill -TERM`` on ``python tools/train.py`` with 2 data-loader workers (or on its process
+    group, as slurm signals every process of a job) once the first iteration is logged: exit
+    status 143, the log names the signal and the checkpoint, ``last_checkpoint`` names it, no
+    worker survives; after a trainer-only kill ``--resume`` continues from it."""
+    proc, out, work_dir, config, workers = _start_trainer(synthetic_scannet, tmp_path)
+    (os.killpg if target == 'process-group' else os.kill)(proc.pid, signal.SIGTERM)
+    _wait_and_end(proc, workers, timeout=120)
     text = open(out).read()
     assert proc.returncode == 128 + signal.SIGTERM, text[-3000:]
     n = int(re.search(r'SIGTERM received: stopping after iteration (\d+)', text).group(1))
@@ -326,3 +343,22 @@ def test_sigterm_to_one_rank_stops_all_ranks_after_the_same_iteration(synthetic_
     # both ranks exited with 143 (torchrun's report lists the first failure only), none raised
     assert 'exitcode  : 143' in text and 'exitcode  : 1 ' not in text, text[-3000:]
     assert text.count('Traceback') == 1, text[-3000:]  # torchrun's ChildFailedError
+
+
+@pytest.mark.slow
+def test_workers_of_a_killed_trainer_end(synthetic_scannet, tmp_path):
+    """``kill -9`` on the trainer (no handler runs): its 2 data-loader workers used to stay
+    under PID 1, blocked writing to a pipe nobody reads; they now end within seconds."""
+    proc, out, _, _, workers = _start_trainer(synthetic_scannet, tmp_path)
+    try:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+        deadline = time.time() + 15
+        while any(_alive(*w) for w in workers) and time.time() < deadline:
+            time.sleep(0.1)
+        assert not [w for w in workers if _alive(*w)], 'workers outlived the killed trainer'
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)  # the group outlives its leader
+        except ProcessLookupError:
+            pass
