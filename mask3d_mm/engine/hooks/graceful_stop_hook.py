@@ -133,12 +133,13 @@ class GracefulStopHook(Hook):
                    'kill -9 stops at once)')
         else:
             self._requested = signum
-            msg = f'{name} received: saving a checkpoint after the current iteration, then stopping'
+            msg = (f'{name} received: saving a checkpoint after the current iteration, then '
+                   'stopping')
         # no logging here: a handler can run inside a write of the same stream
         os.write(2, f'mask3d_mm: {msg}\n'.encode())
 
     def before_train(self, runner) -> None:
-        self._training = True
+        self._training, self._requested = True, 0
         if threading.current_thread() is not threading.main_thread():
             return  # signal handlers can only be set from the main thread
         for sig in self.signals:
@@ -241,5 +242,6 @@ class GracefulStopHook(Hook):
                                f'{pids}')
         if is_distributed():
             torch_dist.destroy_process_group()  # a live gloo group can abort the exit
+        self._training = False
         self._restore()
         raise TrainingStopped(status)
