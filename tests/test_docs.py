@@ -302,3 +302,19 @@ def test_readme_registry_table_lists_every_registered_class():
                                     'OPTIM_WRAPPER_CONSTRUCTORS')
                   for name in getattr(registry, attr).module_dict}
     assert registered == listed, (registered - listed, listed - registered)
+
+
+def test_every_test_a_doc_cites_exists():
+    """``test_x.py::test_y`` (and ``::test_z`` after it) in the docs name tests that exist."""
+    missing = []
+    for doc in DOCS:
+        with open(osp.join(REPO, doc)) as f:
+            for line in f:
+                for path, rest in re.findall(r'`((?:tests/)?test_[\w/]+\.py)::(\w+`(?:, `::\w+`)*)',
+                                             line):
+                    full = osp.join(REPO, path if path.startswith('tests/') else 'tests/' + path)
+                    source = open(full).read() if osp.isfile(full) else ''
+                    for name in re.findall(r'(test_\w+)', rest):
+                        if f'def {name}(' not in source:
+                            missing.append(f'{doc}: {path}::{name}')
+    assert not missing, missing
