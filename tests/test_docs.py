@@ -214,7 +214,7 @@ def stand_ins(tmp_path_factory) -> str:
         out = str(frames_25k / 'annotations' / f'instances_{split}.json')
         subprocess.run([sys.executable, tool, str(frames_25k), '--scene-list',
                         f'scannetv2_{split}.txt', '--min-area', '50', '--out', out],
-                       check=True, capture_output=True)
+                       check=True, capture_output=True, timeout=300)
     os.makedirs(data / 'scannet' / 'scans' / 'scene0000_00')
     rgb = np.full((48, 64, 3), 120, np.uint8)
     write_sens(str(data / 'scannet' / 'scans' / 'scene0000_00' / 'scene0000_00.sens'),
@@ -227,7 +227,8 @@ def stand_ins(tmp_path_factory) -> str:
     write_class_mapping(str(root / 'classMapping40.mat'), frames['map_class'])
     subprocess.run([sys.executable, osp.join(REPO, 'tools/dataset_converters/nyuv2_mat.py'),
                     'nyu_depth_v2_labeled.mat', 'splits.mat', 'data/nyuv2', '--mapping',
-                    'classMapping40.mat'], cwd=str(root), check=True, capture_output=True)
+                    'classMapping40.mat'], cwd=str(root), check=True, capture_output=True,
+                   timeout=300)
     ckpt = root / 'checkpoints'
     os.makedirs(ckpt)
     torch.manual_seed(0)

@@ -76,7 +76,7 @@ def test_export_loads_strictly_into_mmpretrain_vit(synthetic_scannet, tmp_path):
     proc = subprocess.run([sys.executable, osp.join(REPO, 'tools/model_converters/'
                                                     'export_rgb_encoder.py'),
                            str(tmp_path / 'iter_2.pth'), str(out)], capture_output=True,
-                          text=True)
+                          text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     state = torch.load(out, weights_only=True)['state_dict']
     arch = runner.cfg.model.backbone.arch.to_dict()
@@ -93,7 +93,8 @@ def test_export_loads_strictly_into_mmpretrain_vit(synthetic_scannet, tmp_path):
     proc = subprocess.run([sys.executable, osp.join(REPO, 'tools/analysis_tools/'
                                                     'visualize_reconstruction.py'),
                            str(cfg_file), str(tmp_path / 'iter_2.pth'), '--out-dir',
-                           str(panels), '--num-samples', '2'], capture_output=True, text=True)
+                           str(panels), '--num-samples', '2'], capture_output=True, text=True,
+                          timeout=300)
     assert proc.returncode == 0, proc.stderr
     import cv2
     panel = cv2.imread(str(panels / 'reconstruction_001.png'))
