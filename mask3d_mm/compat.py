@@ -1,4 +1,4 @@
-"""The one place where mask3d_mm patches the upstream OpenMMLab stack for current torch / numpy.
+"""The one place where mask3d_mm adapts the upstream OpenMMLab stack for current torch / numpy.
 
 Each patch is applied once by :func:`apply_patches` (called on ``import mask3d_mm``), is as narrow
 as possible, says why it exists, and has a test in ``tests/test_compat.py`` that fails without it.
@@ -15,9 +15,11 @@ and by the ``.pth`` file that          torch (else ``import mmpretrain`` / ``mms
                                        a file of its own, because the ``.pth`` runs it at
                                        interpreter start-up, before anything is imported: so
                                        upstream tools on stock configs work too.
-this module (:func:`apply_patches`)    safe checkpoint loading: every loader of mmengine and
-                                       torch hub with ``weights_only=True`` (table below).
-                                       Process-wide patches of upstream functions, applied once.
+this module (:func:`apply_patches`)    safe checkpoint loading: a loader of its own for every
+                                       scheme of mmengine's ``CheckpointLoader`` (table below),
+                                       put in its registry through mmengine's extension point
+                                       ``register_scheme(..., force=True)``. No function of
+                                       torch, torchvision or mmengine is rebound.
 :mod:`mask3d_mm.engine.runtime.        per-run config rewrites for mmengine's GPU assumptions:
 devices`                               CPU DDP (gloo, ``device_ids=None``, SyncBN -> BN plus
                                        ``BroadcastBuffersHook``) and ``AmpOptimWrapper`` -> fp32
@@ -29,64 +31,82 @@ devices`                               CPU DDP (gloo, ``device_ids=None``, SyncB
 
 Why ``import mask3d_mm`` comes first in the tools and tests (``# noqa: F401``): it installs the
 torchvision guard before the first ``import torchvision`` (by mmpretrain) in an environment
-without the ``.pth`` file (e.g. ``pip install -e .`` alone), and routes checkpoint loading
-through the safe loaders. No ``sys.path`` set-up is needed: ``tools/install.sh`` installs the
-package in editable mode.
+without the ``.pth`` file (e.g. ``pip install -e .`` alone), and registers the safe checkpoint
+loaders. No ``sys.path`` set-up is needed: ``tools/install.sh`` installs the package in editable
+mode.
 
-Checkpoint safety: every way the stack loads a checkpoint ends in :func:`_safe_torch_load`
-(``torch.load(weights_only=True)`` plus the allow-list :func:`runner_checkpoint_globals`), or is
-refused with an error naming the source. Local and ``s3://`` files are first checked against
-the CRC-32 of each zip member (:func:`check_zip_crc`; torch does not check them). The paths, in mmengine 0.10.7 / torch 2.13:
+Checkpoint safety: every checkpoint that mmengine loads goes through its ``CheckpointLoader``
+(``Runner.resume`` / ``load_checkpoint``, ``load_from``, ``init_cfg`` Pretrained, mmseg's and
+mmpretrain's ``_load_checkpoint``, ``tools/test.py``, the export tool), and every scheme there ends
+in :func:`_safe_torch_load` (``torch.load(weights_only=True)`` plus the allow-list
+:func:`runner_checkpoint_globals`) or is refused with an error naming the source. Local and
+``s3://`` files are first checked against the CRC-32 of each zip member (:func:`check_zip_crc`;
+torch does not check them). The schemes, in mmengine 0.10.7 / torch 2.13:
 
 ============================================  =====================================================
-path                                          what loads it after :func:`apply_patches`
+scheme                                        its loader after :func:`apply_patches`
 ============================================  =====================================================
-local file (``--resume``, ``load_from``,      :func:`load_local_checkpoint` (scheme ``''`` and
-``init_cfg`` Pretrained, ``tools/test.py``)   ``mmengine.runner.checkpoint.load_from_local``)
-``http://``, ``https://``                     mmengine's ``load_from_http`` -> its ``load_url`` ->
+local file (``--resume``, ``load_from``,      :func:`load_local_checkpoint` (prefix ``''``)
+``init_cfg`` Pretrained, ``tools/test.py``)
+``http://``, ``https://``                     :func:`load_http_checkpoint` ->
                                               :func:`load_url_checkpoint`
-``torchvision://``, ``modelzoo://``,          resolved by mmengine to an URL -> ``load_from_http``
-``mmcls://``                                  -> :func:`load_url_checkpoint`
+``torchvision://``, ``modelzoo://``           :func:`load_torchvision_checkpoint`: name -> URL
+                                              (mmengine's list) -> :func:`load_http_checkpoint`
+``mmcls://``                                  :func:`load_mmcls_checkpoint`: likewise, then
+                                              mmengine's ``backbone.`` key conversion
 ``open-mmlab://``, ``openmmlab://``           :func:`load_openmmlab_checkpoint` (URL or local file)
 ``s3://``, ``petrel://`` (+ cluster prefix)   :func:`load_remote_checkpoint`
 ``pavi://``                                   refused (:func:`refuse_pavi_checkpoint`)
-``torch.hub.load_state_dict_from_url``,       :func:`load_url_checkpoint`, whatever
-``torch.utils.model_zoo.load_url``            ``weights_only`` the caller passes
 ============================================  =====================================================
 
-Left to torch's default (``weights_only=True`` unless the user sets
-``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1``): mmpretrain's own ``torch.load`` calls for files
-mask3d_mm never uses (VQKD ``codebook_init_path``, retriever prototypes, the SwAV queue of a
-work dir). Config files and ``.pkl`` annotation files are Python code / pickles by design:
-trust them as code.
+Why a loader of its own per scheme rather than a patch of the functions they call: mmengine's
+``load_from_torchvision`` / ``load_from_openmmlab`` / ``load_from_mmcls`` call the module-level
+``load_from_http``, which calls ``torch.hub.load_state_dict_from_url`` (mmengine's ``load_url``)
+without ``weights_only``. Replacing every scheme in the registry makes those calls unreachable
+through ``CheckpointLoader``, so nothing outside mmengine's registry needs to change: torch's
+and torchvision's module attributes stay as they were, and ``weights_only`` given to them by a
+caller means what torch says (``tests/test_compat.py``).
+
+Not this module's business, left as upstream has them:
+
+- direct calls of ``torch.hub.load_state_dict_from_url`` / ``torch.utils.model_zoo.load_url``
+  (and torchvision's ``Weights.get_state_dict``): torch's own behaviour, with the
+  ``weights_only`` the caller passes, else torch's default (``False`` for these in torch 2.13);
+- mmengine's loader functions called by name (``mmengine.runner.checkpoint.load_from_http``...)
+  instead of through ``CheckpointLoader``: nothing in mmengine, mmcv, mmpretrain, mmseg or mmdet
+  does so outside mmengine's own scheme loaders (checked by ``tests/test_compat.py``);
+- mmpretrain's own ``torch.load`` calls for files mask3d_mm never uses (VQKD
+  ``codebook_init_path``, retriever prototypes, the SwAV queue of a work dir): torch's default,
+  ``weights_only=True`` unless the user sets ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1``.
+
+Config files and ``.pkl`` annotation files are Python code / pickles by design: trust them as
+code.
 """
 import contextlib
 import io
+import logging
 import os
 import os.path as osp
 import pickle
 import struct
-import sys
 import zipfile
-from typing import IO, Any, Callable, List, Optional, Union
+from typing import IO, Any, Callable, Dict, List, Optional, Tuple, Union
 from urllib.parse import urlparse
 
 import numpy as np
 import torch
 import torch.hub
-import torch.utils.model_zoo
 
 from . import _torchvision_guard
 
 __all__ = [
-    'apply_patches', 'load_local_checkpoint', 'load_url_checkpoint', 'load_remote_checkpoint',
-    'load_openmmlab_checkpoint', 'refuse_pavi_checkpoint', 'runner_checkpoint_globals',
+    'apply_patches', 'load_local_checkpoint', 'load_http_checkpoint', 'load_url_checkpoint',
+    'load_torchvision_checkpoint', 'load_mmcls_checkpoint', 'load_openmmlab_checkpoint',
+    'load_remote_checkpoint', 'refuse_pavi_checkpoint', 'runner_checkpoint_globals',
     'check_zip_crc'
 ]
 
 _APPLIED = False
-# torch's own function, kept before any patch replaces the public names
-_TORCH_LOAD_STATE_DICT_FROM_URL = torch.hub.load_state_dict_from_url
 
 
 def _history_buffer_getattr(obj: Any, name: str) -> Any:
@@ -236,20 +256,18 @@ def _discard_download(cached: str, model_dir: str) -> None:
 
 def load_url_checkpoint(url: str, model_dir: Optional[str] = None,
                         map_location: Optional[Any] = None, progress: bool = True,
-                        check_hash: bool = False, file_name: Optional[str] = None,
-                        weights_only: bool = True) -> Any:
-    """``torch.hub.load_state_dict_from_url``, always with ``weights_only=True`` and the Runner
-    allow-list (``weights_only`` is accepted for the signature and ignored).
+                        check_hash: bool = False, file_name: Optional[str] = None) -> Any:
+    """``torch.hub.load_state_dict_from_url(..., weights_only=True)`` with the Runner allow-list.
 
     Why: torch 2.13's ``load_state_dict_from_url`` defaults to ``weights_only=False``, and
-    mmengine's ``load_from_http`` (``load_from=http://...``, ``init_cfg`` Pretrained URLs,
-    ``torchvision://``, ``open-mmlab://``, ``mmcls://``) calls it without the argument, so a
-    checkpoint URL ran its pickled code. The file is downloaded to torch hub's cache as before
-    (``$TORCH_HOME/hub/checkpoints``); one that is refused or unreadable is removed from it.
+    mmengine's ``load_from_http`` calls it without the argument, so a checkpoint URL ran its
+    pickled code. torch's function is called, not replaced: the file is downloaded to torch
+    hub's cache as before (``$TORCH_HOME/hub/checkpoints``); one that is refused or unreadable
+    is removed from it.
     """
     try:
         with torch.serialization.safe_globals(runner_checkpoint_globals()):
-            return _TORCH_LOAD_STATE_DICT_FROM_URL(
+            return torch.hub.load_state_dict_from_url(
                 url, model_dir=model_dir, map_location=map_location, progress=progress,
                 check_hash=check_hash, file_name=file_name, weights_only=True)
     except (pickle.UnpicklingError, ) + _UNREADABLE as e:
@@ -260,6 +278,57 @@ def load_url_checkpoint(url: str, model_dir: Optional[str] = None,
         _discard_download(cached, model_dir)
         error = _load_error(f'{url} (downloaded to {cached}, now removed)', e)
         raise error from (None if isinstance(error, pickle.UnpicklingError) else e)
+
+
+def load_http_checkpoint(filename: str, map_location: Optional[Any] = None,
+                         model_dir: Optional[str] = None,
+                         progress: Optional[bool] = None) -> Any:
+    """mmengine's ``http://`` / ``https://`` loader (``load_from_http``), loading safely.
+
+    As upstream: in a distributed run rank 0 downloads first, the other ranks read the cached
+    file after a barrier; a progress bar when stdin is a terminal. Why: upstream downloads
+    through :func:`torch.hub.load_state_dict_from_url` without ``weights_only`` (see
+    :func:`load_url_checkpoint`).
+    """
+    from mmengine.dist import get_dist_info
+    progress = os.isatty(0) if progress is None else progress
+    rank, world_size = get_dist_info()
+    checkpoint = None
+    if rank == 0:
+        checkpoint = load_url_checkpoint(filename, model_dir=model_dir,
+                                         map_location=map_location, progress=progress)
+    if world_size > 1:
+        torch.distributed.barrier()
+        if rank > 0:
+            checkpoint = load_url_checkpoint(filename, model_dir=model_dir,
+                                             map_location=map_location, progress=progress)
+    return checkpoint
+
+
+def load_torchvision_checkpoint(filename: str, map_location: Optional[Any] = None) -> Any:
+    """mmengine's ``torchvision://NAME`` / ``modelzoo://NAME`` loader: NAME resolved to an URL
+    by mmengine's list, as upstream, then :func:`load_http_checkpoint`.
+
+    Why: upstream calls mmengine's own ``load_from_http`` (see :func:`load_http_checkpoint`).
+    """
+    from mmengine.logging import print_log
+    from mmengine.runner.checkpoint import get_torchvision_models
+    scheme, name = filename.split('://', 1)
+    if scheme == 'modelzoo':
+        print_log('The URL scheme of "modelzoo://" is deprecated, please use "torchvision://" '
+                  'instead', logger='current', level=logging.WARNING)
+    return load_http_checkpoint(get_torchvision_models()[name], map_location=map_location)
+
+
+def load_mmcls_checkpoint(filename: str, map_location: Optional[Any] = None) -> Any:
+    """mmengine's ``mmcls://NAME`` loader: NAME resolved to an URL by mmengine's list, loaded by
+    :func:`load_http_checkpoint`, and its ``backbone.`` keys converted as upstream.
+
+    Why: upstream calls mmengine's own ``load_from_http`` (see :func:`load_http_checkpoint`).
+    """
+    from mmengine.runner.checkpoint import _process_mmcls_checkpoint, get_mmcls_models
+    url = get_mmcls_models()[filename.split('://', 1)[1]]
+    return _process_mmcls_checkpoint(load_http_checkpoint(url, map_location=map_location))
 
 
 def load_remote_checkpoint(filename: str, map_location: Optional[Any] = None,
@@ -275,22 +344,29 @@ def load_remote_checkpoint(filename: str, map_location: Optional[Any] = None,
 
 
 def load_openmmlab_checkpoint(filename: str, map_location: Optional[Any] = None) -> Any:
-    """mmengine's ``open-mmlab://NAME`` loader, resolving NAME as upstream does and loading the
-    URL or the file under ``$MMENGINE_HOME`` through the safe loaders.
+    """mmengine's ``open-mmlab://NAME`` / ``openmmlab://NAME`` loader, resolving NAME as upstream
+    does and loading the URL (:func:`load_http_checkpoint`) or the file under
+    ``$MMENGINE_HOME`` (:func:`load_local_checkpoint`).
 
-    Why: upstream's branch for a local file calls ``torch.load`` without ``weights_only``.
+    Why: upstream calls mmengine's own ``load_from_http`` for an URL, and ``torch.load``
+    without ``weights_only`` for a local file.
     """
-    from mmengine.runner.checkpoint import (CheckpointLoader, _get_mmengine_home,
-                                            get_deprecated_model_names, get_external_models)
-    name = filename.split('://', 1)[1]
-    name = get_deprecated_model_names().get(name, name)
+    from mmengine.logging import print_log
+    from mmengine.runner.checkpoint import (_get_mmengine_home, get_deprecated_model_names,
+                                            get_external_models)
+    scheme, name = filename.split('://', 1)
+    deprecated = get_deprecated_model_names()
+    if name in deprecated:
+        print_log(f'{scheme}://{name} is deprecated in favor of {scheme}://{deprecated[name]}',
+                  logger='current', level=logging.WARNING)
+        name = deprecated[name]
     models = get_external_models()
     if name not in models:
         raise KeyError(f'{filename}: no model {name!r} in the open-mmlab model list')
     url = models[name]
-    if not url.startswith(('http://', 'https://')):
-        url = osp.join(_get_mmengine_home(), url)
-    return CheckpointLoader.load_checkpoint(url, map_location=map_location)
+    if url.startswith(('http://', 'https://')):
+        return load_http_checkpoint(url, map_location=map_location)
+    return load_local_checkpoint(osp.join(_get_mmengine_home(), url), map_location)
 
 
 def refuse_pavi_checkpoint(filename: str, map_location: Optional[Any] = None) -> Any:
@@ -302,45 +378,34 @@ def refuse_pavi_checkpoint(filename: str, map_location: Optional[Any] = None) ->
         f'its local path.')
 
 
-def _patch_mmengine_checkpoint_loaders() -> None:
-    """Route every scheme of mmengine's ``CheckpointLoader`` through a safe loader (the table
-    of the module docstring), in its registry and as the module's functions (for direct
-    callers)."""
-    from mmengine.runner import checkpoint as ckpt
-    loaders = {
-        '': ('load_from_local', load_local_checkpoint),
-        ('open-mmlab://', 'openmmlab://'): ('load_from_openmmlab', load_openmmlab_checkpoint),
-        (r'(\S+\:)?s3://', r'(\S+\:)?petrel://'): ('load_from_ceph', load_remote_checkpoint),
-        'pavi://': ('load_from_pavi', refuse_pavi_checkpoint),
-    }
-    for prefixes, (name, loader) in loaders.items():
-        ckpt.CheckpointLoader.register_scheme(prefixes=prefixes, loader=loader, force=True)
-        setattr(ckpt, name, loader)
+# every prefix of mmengine 0.10.7's CheckpointLoader, with the loader that replaces upstream's
+SAFE_LOADERS: Dict[Union[str, Tuple[str, ...]], Callable[..., Any]] = {
+    '': load_local_checkpoint,
+    ('http://', 'https://'): load_http_checkpoint,
+    ('modelzoo://', 'torchvision://'): load_torchvision_checkpoint,
+    'mmcls://': load_mmcls_checkpoint,
+    ('open-mmlab://', 'openmmlab://'): load_openmmlab_checkpoint,
+    (r'(\S+\:)?s3://', r'(\S+\:)?petrel://'): load_remote_checkpoint,
+    'pavi://': refuse_pavi_checkpoint,
+}
 
 
-def _patch_url_loading() -> None:
-    """Make ``torch.hub.load_state_dict_from_url`` (and its aliases: ``torch.utils.model_zoo.
-    load_url``, mmengine's ``load_url``, torchvision's) :func:`load_url_checkpoint`.
+def _register_safe_checkpoint_loaders() -> None:
+    """Register :data:`SAFE_LOADERS` in mmengine's ``CheckpointLoader``, replacing upstream's.
 
-    Why: see :func:`load_url_checkpoint`. The public names are replaced, and so is every binding
-    of torch's function in a module already imported (``from torch.hub import ...``); a module
-    imported later binds the replacement.
+    Why through ``register_scheme(force=True)``: it is mmengine's documented way to change the
+    loader of a scheme, and every checkpoint mmengine loads goes through that registry
+    (``_load_checkpoint``, ``Runner.resume`` / ``load_checkpoint``, ``init_cfg`` Pretrained), so
+    no function of mmengine, torch or torchvision has to be rebound.
     """
-    torch.hub.load_state_dict_from_url = load_url_checkpoint
-    torch.utils.model_zoo.load_url = load_url_checkpoint
-    import mmengine.runner.checkpoint  # noqa: F401  (binds load_url now, replaced below)
-    for module in list(sys.modules.values()):
-        namespace = getattr(module, '__dict__', None)
-        if not isinstance(namespace, dict) or namespace is globals():  # keeps torch's own
-            continue
-        for name, value in list(namespace.items()):
-            if value is _TORCH_LOAD_STATE_DICT_FROM_URL:
-                namespace[name] = load_url_checkpoint
+    from mmengine.runner.checkpoint import CheckpointLoader
+    for prefixes, loader in SAFE_LOADERS.items():
+        CheckpointLoader.register_scheme(prefixes=prefixes, loader=loader, force=True)
 
 
 _PATCHES: List[Callable[[], None]] = [
     _torchvision_guard.install,  # first: before anything imports torchvision
-    _patch_mmengine_checkpoint_loaders, _patch_url_loading
+    _register_safe_checkpoint_loaders
 ]
 
 

@@ -189,17 +189,33 @@ import mask3d_mm
 after = bindings()
 print(json.dumps(dict(
     before=before, after=after, hub=describe(HUB), load=describe(LOAD),
-    foreign=foreign_mask3d_mm_objects(),
-    torch_bindings={k: v for k, v in after.items() if v in (describe(HUB), describe(LOAD))})))
+    foreign=foreign_mask3d_mm_objects())))
 """
 
 
+def test_torch_and_torchvision_loaders_are_torchs_own():
+    """In this process (mask3d_mm imported first): torch hub's loader and every alias of it, in
+    torch, torchvision and mmengine, are torch's function; ``torch.load`` is torch's."""
+    import torchvision.models  # noqa: F401
+    from mmengine.utils import dl_utils
+    hub = torch.hub.load_state_dict_from_url
+    assert (hub.__module__, hub.__qualname__) == ('torch.hub', 'load_state_dict_from_url')
+    aliases = [torch.utils.model_zoo.load_url, mmengine_checkpoint.load_url, dl_utils.load_url,
+               sys.modules['torchvision._internally_replaced_utils'].load_state_dict_from_url,
+               sys.modules['torchvision.models._api'].load_state_dict_from_url]
+    assert all(alias is hub for alias in aliases)
+    assert torch.load is torch.serialization.load
+    assert torch.load.__module__ == 'torch.serialization'
+
+
+@pytest.mark.slow
 def test_import_leaves_torch_and_torchvision_as_they_were():
     """``import mask3d_mm`` rebinds no function of torch or torchvision: in a fresh interpreter,
     every ``load_state_dict_from_url`` / ``load_url`` / ``load`` attribute of the modules that
     torch and torchvision.models import is the same object before and after it, so a caller's
     ``weights_only`` reaches torch. The modules it imports (mmengine's ``load_url``) bind torch's
-    own function, and no module outside mask3d_mm holds a mask3d_mm object."""
+    own function, and no module outside mask3d_mm holds a mask3d_mm object. (A subprocess that
+    imports the stack: the slow tier; the fast one has the in-process test above.)"""
     done = subprocess.run([sys.executable, '-c', _WATCH_BINDINGS], capture_output=True,
                           text=True, cwd=REPO, timeout=300)
     assert done.returncode == 0, done.stderr
@@ -237,7 +253,8 @@ def _first_url(models: dict) -> tuple:
 @pytest.mark.parametrize('scheme', ['torchvision', 'mmcls', 'open-mmlab'])
 def test_model_zoo_names_load_safely_from_the_cache(tmp_path, hub_cache, scheme):
     """A model-zoo name whose file is in the hub cache (no download): loaded with
-    weights_only=True, and the refused file leaves the cache."""
+    weights_only=True, and the refused file leaves the cache. A clean file gives what
+    upstream's loader gives (mmcls://: only the ``backbone.`` keys, without the prefix)."""
     models = dict(torchvision=mmengine_checkpoint.get_torchvision_models,
                   mmcls=mmengine_checkpoint.get_mmcls_models,
                   **{'open-mmlab': mmengine_checkpoint.get_external_models})[scheme]()
@@ -248,6 +265,13 @@ def test_model_zoo_names_load_safely_from_the_cache(tmp_path, hub_cache, scheme)
     with pytest.raises(pickle.UnpicklingError, match=f'{url}.*not safe to unpickle'):
         CheckpointLoader.load_checkpoint(f'{scheme}://{name}', map_location='cpu')
     assert not marker.exists() and not cached.exists()
+    state = {'backbone.w': torch.ones(1), 'head.b': torch.zeros(1)}
+    torch.save({'state_dict': state}, cached)
+    loaded = CheckpointLoader.load_checkpoint(f'{scheme}://{name}', map_location='cpu')
+    if scheme == 'mmcls':
+        assert list(loaded['state_dict']) == ['w']
+    else:
+        assert loaded['state_dict'].keys() == state.keys()
 
 
 def test_open_mmlab_local_entry_loads_safely(tmp_path, hub_cache):

@@ -106,8 +106,7 @@ def _mmseg_vit_init(checkpoint: str) -> None:
     vit.init_weights()
 
 
-@pytest.mark.parametrize('how', ['load_from', 'export', 'test_tool', 'mmseg_init_cfg',
-                                 'torch_hub'])
+@pytest.mark.parametrize('how', ['load_from', 'export', 'test_tool', 'mmseg_init_cfg'])
 def test_url_checkpoint_with_code_is_refused(tiny_pretrain_run, tmp_path, served, how):
     config, _ = tiny_pretrain_run
     marker = str(tmp_path / 'code_ran')
@@ -121,10 +120,8 @@ def test_url_checkpoint_with_code_is_refused(tiny_pretrain_run, tmp_path, served
             run_tool_main('model_converters/export_rgb_encoder', url, str(tmp_path / 'out.pth'))
         elif how == 'test_tool':
             run_tool_main('test', config, url, *work)
-        elif how == 'mmseg_init_cfg':
+        else:
             _mmseg_vit_init(url)
-        else:  # direct callers, even asking for weights_only=False
-            torch.hub.load_state_dict_from_url(url, weights_only=False)
     assert served.requests == ['/weights.pth']  # it went over HTTP
     assert url in str(e.value) and 'not safe to unpickle' in str(e.value)
     assert 'MarkerPayload' in str(e.value)
