@@ -8,7 +8,7 @@ variables when the file is parsed: ``--cfg-options max_depth=5`` changes none of
 components, and ``--cfg-options model.head.max_depth=5`` changes one. Nothing at run time
 would notice (a head that drops depth beyond 5 m trains on what a loader kept up to 10 m), so
 :func:`check_recipe_consistency` compares them in the finished config, before anything is
-built. It runs in the tools (:func:`mask3d_mm.engine.runtime.apply_cfg_options`) and, for any
+built. It runs in the tools (:func:`mask3d_mm.tooling.apply_cfg_options`) and, for any
 other Runner, in :class:`mask3d_mm.engine.hooks.RecipeConsistencyHook` (``custom_hooks`` of the
 pre-training configs).
 """

@@ -12,8 +12,8 @@ import pytest
 from mmengine.config import Config
 
 from mask3d_mm.engine.hooks import RecipeConsistencyHook
-from mask3d_mm.engine.runtime import apply_cfg_options, parse_cfg_options
 from mask3d_mm.recipe_consistency import check_recipe_consistency, recipe_values
+from mask3d_mm.tooling import apply_cfg_options, parse_cfg_options
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 TINY = osp.join(REPO, 'configs/mask3d/vit-tiny_synthetic.py')

@@ -16,7 +16,7 @@ import argparse
 import os.path as osp
 import time
 
-from mask3d_mm.utils import ensure_data, read_scalars, run_script
+from mask3d_mm.tooling import ensure_data, read_scalars, run_script
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIG = osp.join(REPO, 'configs/mask3d/vit-tiny_synthetic.py')

@@ -12,7 +12,7 @@ metric) are used.
 of every sample (``--out-item pred``): a tensors-only file that loads with
 ``torch.load(FILE, weights_only=True)``. It is refused, even with ``--force``, when it is the
 checkpoint, the config or a file the config reads (annotation and split files, ``load_from``,
-...), or lies inside a data root (``mask3d_mm/config_inputs.py``); an existing file needs
+...), or lies inside a data root (``mask3d_mm/tooling/config_inputs.py``); an existing file needs
 ``--force``.
 
 The environment variable ``MASK3D_MM_CFG_OPTIONS`` holds more ``key=value`` pairs (shell-quoted),
@@ -31,12 +31,11 @@ from mmengine.config import Config
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
-from mask3d_mm.config_inputs import config_inputs
-from mask3d_mm.engine.runtime import (apply_cfg_options, check_component_args,
-                                      parse_cfg_options, setup_cpu_distributed,
-                                      teardown_distributed)
+from mask3d_mm.atomic_write import atomic_output
 from mask3d_mm.evaluation import DumpPredictions
-from mask3d_mm.output_files import atomic_output, check_output
+from mask3d_mm.tooling import (apply_cfg_options, check_component_args, check_output,
+                               config_inputs, parse_cfg_options, setup_cpu_distributed,
+                               teardown_distributed)
 
 
 def parse_args(argv=None) -> argparse.Namespace:

@@ -92,9 +92,9 @@ def check_removed_keys(keys, where: str) -> None:
 def merge_args(cfg, args: argparse.Namespace) -> List[str]:
     """Merge the command-line arguments (and ``MASK3D_MM_CFG_OPTIONS``) into ``cfg``, then fit
     it to the machine and check it; the lines to log once the Runner's logger exists."""
-    from mask3d_mm.engine.runtime import (apply_cfg_options, check_component_args,
-                                          env_cfg_options, fit_optim_wrapper_to_device,
-                                          has_amp_device, parse_cfg_options)
+    from mask3d_mm.tooling import (apply_cfg_options, check_component_args, env_cfg_options,
+                                   fit_optim_wrapper_to_device, has_amp_device,
+                                   parse_cfg_options)
     notes: List[str] = []
     cfg.launcher = args.launcher
     if args.work_dir is not None:
@@ -137,12 +137,11 @@ def main(argv=None) -> None:
     from mmengine.registry import RUNNERS
     from mmengine.runner import Runner
 
-    from mask3d_mm.engine.exact_resume import StepSeedHook, pin_resume_seed
-    from mask3d_mm.engine.hooks import GracefulStopHook, ResumeInEpochHook
+    from mask3d_mm.engine.hooks import GracefulStopHook, ResumeInEpochHook, StepSeedHook
     from mask3d_mm.engine.nonfinite import add_nonfinite_check
-    from mask3d_mm.engine.runtime import (WorkDirLock, install_tool_logging, launcher_rank,
-                                          prepare_resume, setup_cpu_distributed,
-                                          teardown_distributed)
+    from mask3d_mm.tooling import (WorkDirLock, install_tool_logging, launcher_rank,
+                                   pin_resume_seed, prepare_resume, setup_cpu_distributed,
+                                   teardown_distributed)
     cfg = Config.fromfile(args.config)
     notes = merge_args(cfg, args)
     # one run per work dir (rank 0 of a distributed run holds it), taken before anything is

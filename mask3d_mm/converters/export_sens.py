@@ -21,9 +21,9 @@ from typing import List
 import cv2
 from mmengine.utils import ProgressBar
 
+from mask3d_mm.atomic_write import write_file_atomic
 from mask3d_mm.datasets.scannet_layout import (INTRINSICS_FILES, MODALITIES, frame_name,
                                                read_matrix, write_matrix)
-from mask3d_mm.output_files import write_file_atomic
 from .sens_reader import SensReader
 
 __all__ = ['find_sens_files', 'export_scene']

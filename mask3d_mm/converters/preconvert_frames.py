@@ -38,11 +38,11 @@ import cv2
 import numpy as np
 from mmengine.utils import ProgressBar
 
+from mask3d_mm.atomic_write import write_file_atomic as _write_atomic
 from mask3d_mm.datasets.scannet_layout import (INTRINSICS_FILES, MODALITIES, ScanNetLayout,
                                                write_matrix)
 from mask3d_mm.datasets.transforms.align import AlignColorToDepth
 from mask3d_mm.datasets.transforms.loading import LoadDepthFromFile
-from mask3d_mm.output_files import write_file_atomic as _write_atomic
 from .preconvert_marker import (MARKER, SETTINGS, check_resume, clear_scene, run_settings,
                                 write_marker)
 

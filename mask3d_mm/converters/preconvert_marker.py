@@ -6,8 +6,8 @@ import os
 import os.path as osp
 from typing import Dict, Optional, Sequence
 
+from mask3d_mm.atomic_write import write_file_atomic
 from mask3d_mm.datasets.scannet_layout import INTRINSICS_FILES, MODALITIES
-from mask3d_mm.output_files import write_file_atomic
 
 __all__ = ['MARKER', 'TOOL', 'SETTINGS', 'run_settings', 'read_marker', 'check_resume',
            'clear_scene', 'write_marker']

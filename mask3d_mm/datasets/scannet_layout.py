@@ -24,7 +24,7 @@ import numpy as np
 from mmcv.transforms import LoadAnnotations, LoadImageFromFile
 from mmengine.logging import MMLogger
 
-from mask3d_mm.output_files import write_file_atomic
+from mask3d_mm.atomic_write import write_file_atomic
 from .transforms.loading import LoadDepthFromFile
 
 __all__ = [

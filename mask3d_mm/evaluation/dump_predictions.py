@@ -8,7 +8,7 @@ import torch
 from mmengine.evaluator import BaseMetric
 from mmengine.structures import BaseDataElement
 
-from mask3d_mm.output_files import atomic_output
+from mask3d_mm.atomic_write import atomic_output
 from mask3d_mm.registry import METRICS
 
 __all__ = ['DumpPredictions']

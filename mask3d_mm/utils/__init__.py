@@ -1,4 +1,4 @@
-"""Helpers shared by the tools (not registered modules)."""
-from .tool_runs import ensure_data, read_scalars, run_script
+"""Helpers of the analysis tools (not registered modules)."""
+from .paired_stats import paired_difference
 
-__all__ = ['ensure_data', 'read_scalars', 'run_script']
+__all__ = ['paired_difference']

@@ -20,9 +20,8 @@ from helpers.tools import PRETRAIN_CONFIG, REPO, load_tool, run_tool_main
 from mask3d_mm.datasets.nyu40 import scannet20_label_map
 from mask3d_mm.datasets.transforms import LoadDepthFromFile
 from mask3d_mm.datasets.transforms.loading import ImplausibleDepthError
-from mask3d_mm.engine.runtime import apply_cfg_options, parse_cfg_options
-from mask3d_mm.engine.runtime.cfg_options import (check_config_keys, misspelt_runner_key,
-                                                  runner_keys)
+from mask3d_mm.tooling import apply_cfg_options, parse_cfg_options
+from mask3d_mm.tooling.cfg_options import check_config_keys, misspelt_runner_key, runner_keys
 
 SEG_CONFIG = osp.join(REPO, 'configs/benchmarks/mmseg/upernet_vit-tiny_synthetic-scannet20.py')
 FRAME = ('scene0000_00', '000001')

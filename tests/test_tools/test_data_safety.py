@@ -22,13 +22,11 @@ from helpers.seg_data import nyu_frames, write_class_mapping, write_labeled_mat,
 from helpers.sens_writer import write_sens
 from helpers.tools import REPO, load_tool, run, run_tool_main
 
-from mask3d_mm.config_inputs import config_inputs
 from mask3d_mm.converters.preconvert_frames import MARKER as PRECONVERTED
 from mask3d_mm.datasets.scannet_layout import ScanNetLayout
-from mask3d_mm.output_files import InputPath
 from mask3d_mm.synthetic import generate_scannet_scenes, write_scene_splits
 from mask3d_mm.synthetic.output import MARKER as SYNTHETIC_MARKER
-from mask3d_mm.utils import ensure_data
+from mask3d_mm.tooling import InputPath, config_inputs, ensure_data
 
 GENERATOR = 'dataset_converters/generate_synthetic_scannet'
 DET_CONFIG = osp.join(REPO, 'configs/benchmarks/mmdet/mask-rcnn_vit-tiny_synthetic-scannet.py')
@@ -105,7 +103,7 @@ def test_atomic_output_survives_kill_9(tmp_path):
     """A writer killed half-way leaves the previous file intact (and a hidden .part file)."""
     out = tmp_path / 'metrics.json'
     out.write_text('{"old": 1}')
-    code = ('import os, signal; from mask3d_mm.output_files import atomic_output\n'
+    code = ('import os, signal; from mask3d_mm.atomic_write import atomic_output\n'
             f'with atomic_output({str(out)!r}) as tmp:\n'
             '    f = open(tmp, "w"); f.write("{\\"half"); f.flush()\n'
             '    os.kill(os.getpid(), signal.SIGKILL)\n')

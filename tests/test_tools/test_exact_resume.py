@@ -1,10 +1,10 @@
-"""mask3d_mm.engine.exact_resume: the seed of a resumed run, model randomness by iteration."""
+"""mask3d_mm.tooling.exact_resume: the seed of a resumed run, model randomness by iteration."""
 from types import SimpleNamespace
 
 import torch
 from mmengine.config import Config
 
-from mask3d_mm.engine.exact_resume import StepSeedHook, pin_resume_seed, step_seed
+from mask3d_mm.tooling.exact_resume import StepSeedHook, pin_resume_seed, step_seed
 
 
 def _checkpoint(tmp_path, seed) -> str:

@@ -9,7 +9,7 @@ import torch
 from mmengine.config import Config
 
 from helpers.tools import REPO
-from mask3d_mm.engine.runtime import setup_cpu_distributed
+from mask3d_mm.tooling import setup_cpu_distributed
 
 TOOLS = osp.join(REPO, 'tools')
 

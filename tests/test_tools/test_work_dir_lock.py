@@ -12,13 +12,12 @@ import sys
 
 import pytest
 
-from mask3d_mm.engine.runtime import (LOCK_FILE, WorkDirLock, WorkDirLockedError,
-                                      read_lock_holder)
+from mask3d_mm.tooling import LOCK_FILE, WorkDirLock, WorkDirLockedError, read_lock_holder
 
 from helpers.tools import REPO, run_tool_main, tiny_pretrain_cfg, write_cfg
 
 TINY = osp.join(REPO, 'configs/mask3d/vit-tiny_synthetic.py')
-LOCK_MODULE = osp.join(REPO, 'mask3d_mm/engine/runtime/work_dir_lock.py')
+LOCK_MODULE = osp.join(REPO, 'mask3d_mm/tooling/work_dir_lock.py')
 
 
 def _log(work_dir: str) -> str:
@@ -92,7 +91,7 @@ def test_lock_is_released_when_main_raises(tmp_path):
 def test_only_rank_0_of_a_run_holds_the_lock(tmp_path, monkeypatch):
     """torchrun starts the ranks of one run together: rank 1 must not be refused by rank 0's
     lock (tools/dist_train.sh in test_dist_train.py runs 2 ranks through it)."""
-    from mask3d_mm.engine.runtime import launcher_rank
+    from mask3d_mm.tooling import launcher_rank
     work_dir = str(tmp_path / 'work')
     monkeypatch.setenv('RANK', '1')
     monkeypatch.setenv('SLURM_PROCID', '3')

@@ -47,7 +47,7 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
-from mask3d_mm.utils import ensure_data, read_scalars
+from mask3d_mm.tooling import ensure_data, read_scalars
 from mask3d_mm.utils.paired_stats import paired_difference
 
 TOOLS = osp.dirname(osp.dirname(osp.abspath(__file__)))

@@ -23,9 +23,9 @@ from mmengine.registry import DefaultScope
 from mmengine.runner import load_checkpoint
 from mmengine.utils import ProgressBar
 
-from mask3d_mm.engine.runtime import apply_cfg_options
 from mask3d_mm.evaluation import nearest_visible_fill, nearest_visible_patch_fill
 from mask3d_mm.structures import grid_patch_size, patch_to_pixel_mask, valid_depth
+from mask3d_mm.tooling import apply_cfg_options
 from mask3d_mm.visualization import depth_reconstruction_panel
 
 

@@ -18,8 +18,9 @@ from collections import Counter
 
 import mask3d_mm  # noqa: F401,I001  (first: mask3d_mm/compat.py says why)
 
+from mask3d_mm.atomic_write import atomic_output  # noqa: E402
 from mask3d_mm.converters.scannet_to_coco import scannet_to_coco  # noqa: E402
-from mask3d_mm.output_files import atomic_output, check_output  # noqa: E402
+from mask3d_mm.tooling import check_output  # noqa: E402
 
 
 def parse_args() -> argparse.Namespace:

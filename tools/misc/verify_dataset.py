@@ -34,7 +34,7 @@ from mmengine.registry import DATASETS, init_default_scope
 from mask3d_mm.datasets.scannet_layout import FILE_LOADERS
 from mask3d_mm.datasets.transforms.align import AlignImageTo, check_aspect
 from mask3d_mm.datasets.transforms.loading import ImplausibleDepthError, LoadDepthFromFile
-from mask3d_mm.engine.runtime import apply_cfg_options, parse_cfg_options
+from mask3d_mm.tooling import apply_cfg_options, parse_cfg_options
 
 _FILE_KEYS = ('img_path', 'depth_path', 'seg_map_path', 'instance_path')
 

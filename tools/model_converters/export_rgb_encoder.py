@@ -20,9 +20,10 @@ import mask3d_mm  # noqa: F401,I001  (first: mask3d_mm/compat.py says why)
 import torch
 from mmengine.runner.checkpoint import CheckpointLoader
 
+from mask3d_mm.atomic_write import atomic_output
 from mask3d_mm.engine.nonfinite import describe_nonfinite, find_nonfinite
 from mask3d_mm.models.export import describe_checkpoint, extract_rgb_encoder
-from mask3d_mm.output_files import atomic_output, check_output
+from mask3d_mm.tooling import check_output
 
 
 def main() -> None:

@@ -15,7 +15,7 @@ class BroadcastBuffersHook(Hook):
     """After every training iteration, copy rank 0's buffers (e.g. BatchNorm ``running_mean``,
     ``running_var``, ``num_batches_tracked``) to all ranks; one broadcast per dtype.
 
-    Why: on CPU, SyncBN becomes BN (``mask3d_mm.engine.runtime.setup_cpu_distributed``), so each
+    Why: on CPU, SyncBN becomes BN (``mask3d_mm.tooling.setup_cpu_distributed``), so each
     rank updates the running statistics from its own half of the batch. DDP's
     ``broadcast_buffers`` only syncs them *before* a forward, so after the last iteration, and
     at every validation (which bypasses DDP's forward) the ranks held different statistics:

@@ -14,7 +14,7 @@ from mmengine.dist import all_reduce, barrier, is_distributed, is_main_process
 from mmengine.hooks import CheckpointHook, Hook
 from mmengine.runner import EpochBasedTrainLoop
 
-from mask3d_mm.output_files import atomic_output
+from mask3d_mm.atomic_write import atomic_output
 from mask3d_mm.registry import HOOKS
 
 __all__ = ['GracefulStopHook', 'TrainingStopped', 'shutdown_dataloader_workers']

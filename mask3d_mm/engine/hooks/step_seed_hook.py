@@ -1,5 +1,5 @@
 """Seed torch before every training iteration from (seed, iteration): model draws that do
-not depend on whether the run was resumed (see :mod:`mask3d_mm.engine.exact_resume`)."""
+not depend on whether the run was resumed (see :mod:`mask3d_mm.tooling.exact_resume`)."""
 import numpy as np
 import torch
 from mmengine.hooks import Hook

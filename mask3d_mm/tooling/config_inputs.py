@@ -10,7 +10,7 @@ import os.path as osp
 import re
 from typing import Any, List, Mapping
 
-from mask3d_mm.output_files import InputPath
+from mask3d_mm.tooling.output_files import InputPath
 
 __all__ = ['config_inputs', 'FILE_KEYS', 'FOLDER_KEYS', 'PREFIX_KEYS']
 
