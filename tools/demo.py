@@ -28,10 +28,6 @@ def stage(i: int, title: str) -> None:
     print(f'\n==== [{i}/{STAGES}] {title} ====', flush=True)
 
 
-def run(*args: str) -> None:
-    run_script(REPO, *args)
-
-
 def plot(records: list, out: str) -> None:
     import matplotlib
     matplotlib.use('Agg')
@@ -76,21 +72,20 @@ def main() -> None:
                f'val_dataloader.dataset.data_root={data_root}']
     if args.epochs:
         options.append(f'train_cfg.max_epochs={args.epochs}')
-    run(osp.join(REPO, 'tools/train.py'), CONFIG, '--work-dir', pretrain_dir, '--resume',
-        '--cfg-options',
-        *options)
+    run_script(REPO, osp.join(REPO, 'tools/train.py'), CONFIG, '--work-dir', pretrain_dir,
+               '--resume', '--cfg-options', *options)
     with open(osp.join(pretrain_dir, 'last_checkpoint')) as f:
         checkpoint = f.read().strip()
 
     stage(3, 'export of the color encoder')
     encoder = osp.join(args.work_dir, 'mask3d_vit-tiny_rgb-encoder.pth')
-    run(osp.join(REPO, 'tools/model_converters/export_rgb_encoder.py'), checkpoint, encoder,
-        '--force')  # the demo's own file: a re-run replaces it
+    run_script(REPO, osp.join(REPO, 'tools/model_converters/export_rgb_encoder.py'), checkpoint,
+               encoder, '--force')  # the demo's own file: a re-run replaces it
 
     stage(4, 'reconstruction panels and curves')
     panels = osp.join(args.work_dir, 'reconstructions')
-    run(osp.join(REPO, 'tools/analysis_tools/visualize_reconstruction.py'), CONFIG, checkpoint,
-        '--out-dir', panels, '--num-samples', '6', '--cfg-options', *options)
+    run_script(REPO, osp.join(REPO, 'tools/analysis_tools/visualize_reconstruction.py'), CONFIG,
+               checkpoint, '--out-dir', panels, '--num-samples', '6', '--cfg-options', *options)
     records = read_scalars(pretrain_dir)
     curves = osp.join(args.work_dir, 'pretrain_curves.png')
     plot(records, curves)
@@ -99,11 +94,11 @@ def main() -> None:
     if not args.skip_finetune:
         stage(5, 'fine-tuning UperNet on synthetic ScanNet-20 from the Mask3D encoder (mmseg)')
         seg_dir = osp.join(args.work_dir, 'finetune_seg')
-        run(osp.join(REPO, 'tools/train.py'), SEG_CONFIG, '--work-dir', seg_dir, '--resume',
-            '--cfg-options', f'model.backbone.init_cfg.checkpoint={encoder}',
-            f'train_dataloader.dataset.data_root={data_root}',
-            f'val_dataloader.dataset.data_root={data_root}',
-            f'test_dataloader.dataset.data_root={data_root}')
+        run_script(REPO, osp.join(REPO, 'tools/train.py'), SEG_CONFIG, '--work-dir', seg_dir,
+                   '--resume', '--cfg-options', f'model.backbone.init_cfg.checkpoint={encoder}',
+                   f'train_dataloader.dataset.data_root={data_root}',
+                   f'val_dataloader.dataset.data_root={data_root}',
+                   f'test_dataloader.dataset.data_root={data_root}')
         seg_val = [r for r in read_scalars(seg_dir) if 'mIoU' in r]
         miou = seg_val[-1]['mIoU'] if seg_val else None
 

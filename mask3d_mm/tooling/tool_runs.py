@@ -1,26 +1,44 @@
 """Running the repository's tools as child processes and reading their logs: what
-``tools/demo.py`` and ``tools/analysis_tools/compare_pretraining.py`` share."""
+``tools/demo.py``, the pre-training comparison, the data pipeline benchmark and the tests
+share."""
 import glob
 import json
 import os
 import os.path as osp
+import shlex
 import subprocess
 import sys
-from typing import List, Sequence
+from typing import Dict, List, Sequence, Tuple
 
 from mask3d_mm.synthetic.output import MARKER
 
-__all__ = ['run_script', 'ensure_data', 'read_scalars']
+__all__ = ['TIMEOUT_S', 'command_line', 'run_script', 'ensure_data', 'read_scalars']
 
 GENERATOR = 'tools/dataset_converters/generate_synthetic_scannet.py'
+# no child run of the demo or the comparison takes an hour on 2 CPU cores: one that runs for
+# six has hung, and is killed
+TIMEOUT_S = 6 * 3600
 
 
-def run_script(repo: str, *args: str) -> None:
-    """Run ``python ARGS`` in ``repo`` (a checkout), echoing the command with paths relative to
-    it; a failing command raises ``CalledProcessError``."""
-    print('$ ' + ' '.join(osp.relpath(a, repo) if osp.isabs(a) else a for a in args),
-          flush=True)
-    subprocess.run([sys.executable, *args], cwd=repo, check=True)
+def command_line(repo: str, args: Sequence[str]) -> str:
+    """``python ARGS`` as a shell line, paths inside ``repo`` relative to it: what a run
+    echoes and records."""
+    return 'python ' + ' '.join(shlex.quote(a.replace(repo + os.sep, '')) for a in args)
+
+
+def run_script(repo: str, *args: str, echo: bool = True, quiet: bool = False,
+               timeout: float = TIMEOUT_S) -> None:
+    """Run ``python ARGS`` with this interpreter in ``repo`` (a checkout), echoing its
+    :func:`command_line` (unless not ``echo``); ``quiet`` discards its standard output.
+
+    Raises:
+        subprocess.CalledProcessError: the command failed.
+        subprocess.TimeoutExpired: it ran longer than ``timeout`` seconds (it is killed).
+    """
+    if echo:
+        print('$ ' + command_line(repo, args), flush=True)
+    subprocess.run([sys.executable, *args], cwd=repo, check=True, timeout=timeout,
+                   stdout=subprocess.DEVNULL if quiet else None)
 
 
 def ensure_data(repo: str, data_root: str, num_scenes: int, frames_per_scene: int,
@@ -63,8 +81,10 @@ def _check_generated_with(data_root: str, options: Sequence[str]) -> None:
 
 
 def read_scalars(work_dir: str) -> List[dict]:
-    """The records of the newest run's ``vis_data/scalars.json`` in ``work_dir`` (one dict a
-    logged step: training scalars and validation metrics).
+    """The logged records (one dict a step: training scalars, or validation metrics) of every
+    run in ``work_dir`` (``*/vis_data/scalars.json``, oldest run first), for runs that continue
+    each other (``--resume``): a later run replaces the records of the steps it logged again
+    (training records, which hold ``loss``, apart from the others).
 
     Raises:
         FileNotFoundError: no run in ``work_dir`` logged scalars.
@@ -72,5 +92,11 @@ def read_scalars(work_dir: str) -> List[dict]:
     logs = sorted(glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json')))
     if not logs:
         raise FileNotFoundError(f'no scalars.json under {work_dir}')
-    with open(logs[-1]) as f:
-        return [json.loads(line) for line in f if line.strip()]
+    records: Dict[Tuple[bool, int], dict] = {}
+    for log in logs:
+        with open(log) as f:
+            for line in f:
+                if line.strip():
+                    record = json.loads(line)
+                    records[('loss' in record, record['step'])] = record
+    return list(records.values())

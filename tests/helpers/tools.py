@@ -2,7 +2,6 @@
 import mask3d_mm  # noqa: F401,I001  (first: compat patches)
 
 import importlib.util
-import json
 import os
 import os.path as osp
 import subprocess
@@ -75,21 +74,6 @@ def run(cmd: List[str], cwd: str = REPO, timeout: float = 180,
     """Run a tool; ``cwd``: where mmengine may leave files (e.g. ``.dist_test/``)."""
     return subprocess.run(cmd, cwd=cwd, env=tool_env(**env), capture_output=True, text=True,
                           timeout=timeout)
-
-
-def read_scalars(work_dir: str) -> Dict[int, dict]:
-    """Per-iteration training scalars (loss, lr, ...) of every run in ``work_dir``, by iteration;
-    a later run (a resume) overrides the iterations it logged again."""
-    out: Dict[int, dict] = {}
-    runs = sorted(d for d in os.listdir(work_dir)
-                  if osp.isfile(osp.join(work_dir, d, 'vis_data', 'scalars.json')))
-    for d in runs:
-        with open(osp.join(work_dir, d, 'vis_data', 'scalars.json')) as f:
-            for line in f:
-                rec = json.loads(line)
-                if 'loss' in rec:
-                    out[rec['step']] = rec
-    return out
 
 
 def free_port() -> int:

@@ -20,14 +20,19 @@ import torch
 from mmengine.config import Config
 
 from mask3d_mm.compat import load_local_checkpoint
+from mask3d_mm.tooling import read_scalars
 
-from helpers.tools import (PRETRAIN_CONFIG, REPO, read_scalars, tiny_pretrain_cfg, tool_env,
-                           write_cfg)
+from helpers.tools import PRETRAIN_CONFIG, REPO, tiny_pretrain_cfg, tool_env, write_cfg
 
 pytestmark = pytest.mark.slow  # trains or runs tools in subprocesses: the full tier only
 
 TRAIN = osp.join(REPO, 'tools/train.py')
 SEG_CONFIG = osp.join(REPO, 'configs/benchmarks/mmseg/upernet_vit-tiny_synthetic-scannet20.py')
+
+
+def _train_steps(work_dir: str) -> Dict[int, dict]:
+    """iteration -> its training scalars (loss, lr, ...) over the runs of ``work_dir``."""
+    return {r['step']: r for r in read_scalars(work_dir) if 'loss' in r}
 
 
 def _batches(work_dir: str) -> dict:
@@ -47,7 +52,7 @@ def _tensors(path: str) -> Dict[str, torch.Tensor]:
 
 
 def _assert_same_run(ref: str, resumed: str, iters: int, final_ckpt: str) -> None:
-    want, got = read_scalars(ref), read_scalars(resumed)
+    want, got = _train_steps(ref), _train_steps(resumed)
     assert sorted(want) == sorted(got) == list(range(1, iters + 1))
     for it in range(1, iters + 1):  # exactly the same numbers, iteration by iteration
         for key in ('loss', 'lr'):
@@ -123,12 +128,12 @@ def test_pretrain_config_epoch_loop_workers(synthetic_scannet, tmp_path):
     assert procs[0].returncode == 0, outs[0][-3000:]
     assert procs[1].returncode == -9, outs[1][-3000:]  # SIGKILL after iteration 6 (epoch 2)
     assert sorted(f for f in os.listdir(killed) if f.endswith('.pth')) == ['epoch_1.pth']
-    assert max(read_scalars(killed)) == 6
+    assert max(_train_steps(killed)) == 6
 
     out = _finish(_train(config, killed, options, '--resume'))[0]
     assert 'resuming from' in out and 'epoch_1.pth' in out, out[-3000:]
     _assert_same_run(ref, killed, 12, 'epoch_3.pth')
-    assert len({r['lr'] for r in read_scalars(ref).values()}) >= 10  # the lr really moves
+    assert len({r['lr'] for r in _train_steps(ref).values()}) >= 10  # the lr really moves
 
 
 def test_finetune_config_without_seed(synthetic_scannet, tmp_path):
@@ -182,11 +187,11 @@ def test_kill_and_resume_continues_exactly(synthetic_scannet, tmp_path):
     assert procs[1].returncode == -9, outs[1][-3000:]  # SIGKILL after iteration 5
     assert sorted(f for f in os.listdir(run_dir) if f.endswith('.pth')) == [
         'iter_2.pth', 'iter_4.pth']
-    assert max(read_scalars(run_dir)) == 5  # iteration 5 ran, its checkpoint never came
+    assert max(_train_steps(run_dir)) == 5  # iteration 5 ran, its checkpoint never came
 
     resumed = _train(full_cfg, run_dir, [], '--resume')
     log = _finish(resumed)[0]
     assert resumed.returncode == 0, log[-3000:]
     assert 'iter_4.pth' in log and 'Advance dataloader 4 steps' in log
-    assert len({r['lr'] for r in read_scalars(ref).values()}) == 8  # lr moves every iteration
+    assert len({r['lr'] for r in _train_steps(ref).values()}) == 8  # lr moves every iteration
     _assert_same_run(ref, run_dir, 8, 'iter_8.pth')

@@ -33,8 +33,6 @@ import argparse  # noqa: E402
 import glob  # noqa: E402
 import json  # noqa: E402
 import os.path as osp  # noqa: E402
-import subprocess  # noqa: E402
-import sys  # noqa: E402
 import time  # noqa: E402
 from statistics import median  # noqa: E402
 from typing import Callable, List, Optional, Sequence  # noqa: E402
@@ -93,13 +91,14 @@ def has_frames(root: str) -> bool:
 def generate(root: str, spec: str, seed: int, color_size: Optional[Sequence[int]] = None,
              workers: int = 1) -> None:
     """Synthetic 480x640 ScanNet frames, by the documented generator (a subprocess)."""
+    from mask3d_mm.tooling import run_script
     num_scenes, num_frames = (int(x) for x in spec.lower().split('x'))
-    cmd = [sys.executable, GENERATOR, root, '--num-scenes', str(num_scenes),
-           '--frames-per-scene', str(num_frames), '--height', '480', '--width', '640',
-           '--seed', str(seed), '--workers', str(workers)]
+    args = [GENERATOR, osp.abspath(root), '--num-scenes', str(num_scenes),
+            '--frames-per-scene', str(num_frames), '--height', '480', '--width', '640',
+            '--seed', str(seed), '--workers', str(workers)]
     if color_size:
-        cmd += ['--color-size', *map(str, color_size), '--color-camera', 'scannet']
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+        args += ['--color-size', *map(str, color_size), '--color-camera', 'scannet']
+    run_script(REPO, *args, echo=False, quiet=True)
 
 
 def load_config(path: str, data_root: str):

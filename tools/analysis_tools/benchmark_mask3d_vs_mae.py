@@ -244,7 +244,8 @@ def run_arm(args) -> dict:
 
 def measure_memory(args) -> dict:
     """``run_arm`` of each model, in subprocesses of this script (run side by side: VmHWM and
-    ``max_memory_allocated`` are per process)."""
+    ``max_memory_allocated`` are per process), each killed after the child runs' timeout."""
+    from mask3d_mm.tooling.tool_runs import TIMEOUT_S
     procs = {}
     for arm in ARMS:
         cmd = [sys.executable, osp.abspath(__file__), '--arm', arm, '--batch', str(args.batch),
@@ -253,11 +254,17 @@ def measure_memory(args) -> dict:
         cmd += [f'--{k.replace("_", "-")}' for k in ('tiny', 'fused_adamw') if getattr(args, k)]
         procs[arm] = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
     out = {}
-    for arm, proc in procs.items():
-        stdout = proc.communicate()[0]
-        if proc.returncode:
-            raise RuntimeError(f'memory run of {arm} failed ({proc.returncode})')
-        out[arm] = json.loads(stdout.strip().splitlines()[-1])
+    try:
+        for arm, proc in procs.items():
+            stdout = proc.communicate(timeout=TIMEOUT_S)[0]
+            if proc.returncode:
+                raise RuntimeError(f'memory run of {arm} failed ({proc.returncode})')
+            out[arm] = json.loads(stdout.strip().splitlines()[-1])
+    finally:
+        for proc in procs.values():
+            if proc.poll() is None:  # timed out, or the other arm failed
+                proc.kill()
+                proc.wait()
     return out
 
 

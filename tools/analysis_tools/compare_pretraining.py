@@ -39,15 +39,13 @@ import glob
 import json
 import os
 import os.path as osp
-import shlex
-import subprocess
-import sys
 import time
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
-from mask3d_mm.tooling import ensure_data, read_scalars
+from mask3d_mm.tooling import ensure_data, read_scalars, run_script
+from mask3d_mm.tooling.tool_runs import command_line
 from mask3d_mm.utils.paired_stats import paired_difference
 
 TOOLS = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -180,16 +178,12 @@ class Commands:
 
     def run(self, *args: str, done: bool = False) -> None:
         """Record the command; run it unless ``done`` (its result exists) or a dry run."""
-        shown = ' '.join(shlex.quote(a.replace(REPO + os.sep, '')) for a in args)  # from REPO
-        self.lines.append('python ' + shown)
-        if done:
-            print(f'(done, not run again) $ python {shown}', flush=True)
-        else:
-            print('$ python ' + shown, flush=True)
+        self.lines.append(command_line(REPO, args))
+        print(('(done, not run again) $ ' if done else '$ ') + self.lines[-1], flush=True)
         if self.dry_run or done:
             return
         start = time.time()
-        subprocess.run([sys.executable, *args], cwd=REPO, check=True)
+        run_script(REPO, *args, echo=False)
         elapsed = time.time() - start
         os.makedirs(osp.dirname(self.timings_file), exist_ok=True)
         if osp.isfile(self.timings_file):  # another comparison may share the work dir
