@@ -1,4 +1,6 @@
 from .transforms import *  # noqa: F401,F403
+from .intrinsics import intrinsics_from, read_intrinsics  # noqa: F401
+from .rgbd_frames import RGBDFramesDataset  # noqa: F401
 from .scannet_rgbd import ScanNetRGBDDataset  # noqa: F401
 from .scannet_depth import ScanNetDepthDataset  # noqa: F401
 

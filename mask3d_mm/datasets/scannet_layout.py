@@ -9,7 +9,7 @@
             label/000000.png     (optional, NYU40 ids)
             instance/000000.png  (optional, uint16 nyu40_id * 1000 + instance id, or uint8 ids)
             pose/000000.txt      (optional, 4x4 camera-to-world)
-            intrinsics_color.txt, intrinsics_depth.txt          (4x4; scannet_frames_25k)
+            intrinsics_color.txt, intrinsics_depth.txt          (4x4 or 3x3; scannet_frames_25k)
             intrinsic/intrinsic_{color,depth}.txt               (4x4; SensReader)
             intrinsic/extrinsic_{color,depth}.txt               (4x4; SensReader)
 
@@ -25,6 +25,7 @@ from mmcv.transforms import LoadAnnotations, LoadImageFromFile
 from mmengine.logging import MMLogger
 
 from mask3d_mm.atomic_write import write_file_atomic
+from .intrinsics import read_intrinsics
 from .transforms.loading import LoadDepthFromFile
 
 __all__ = [
@@ -178,7 +179,8 @@ class ScanNetLayout:
         return names
 
     def read_cameras(self, scene: str, needed: Optional[Dict[str, str]] = None) -> dict:
-        """The scene's ``{color,depth}_intrinsics`` (3x3 float32, as written) and
+        """The scene's ``{color,depth}_intrinsics`` (3x3 float32, as written; the files hold a
+        4x4 or a 3x3 matrix, see :func:`~mask3d_mm.datasets.intrinsics.read_intrinsics`) and
         ``{color,depth}_extrinsics`` (4x4, SensReader layout) found.
 
         Args:
@@ -193,7 +195,8 @@ class ScanNetLayout:
             paths = [self.join(scene_dir, *parts) for parts in candidates]
             path = next((p for p in paths if self.exists(p)), None)
             if path is not None:
-                out[f'{cam}_intrinsics'] = self.read_matrix(path)[:3, :3].copy()
+                # 4x4 as ScanNet writes them, or 3x3
+                out[f'{cam}_intrinsics'] = read_intrinsics(path, self.backend_args)
             elif cam in needed:
                 raise FileNotFoundError(
                     f'scene {scene} has no {cam} camera intrinsics, needed by {needed[cam]}: '

@@ -1,16 +1,13 @@
 """ScanNet RGB-D frames for self-supervised pre-training."""
-from typing import Any, Dict, List, Optional, Sequence
-
-from mmengine.dataset import BaseDataset
-from mmengine.logging import MMLogger
+from typing import Dict, List, Optional, Sequence
 
 from mask3d_mm.registry import DATASETS
-from .scannet_layout import (FILE_LOADERS, INTRINSICS_REQUIRED, MODALITIES, ScanNetLayout,
-                             read_matrix)
+from .rgbd_frames import RGBDFramesDataset
+from .scannet_layout import INTRINSICS_REQUIRED, MODALITIES, ScanNetLayout, read_matrix
 
 
 @DATASETS.register_module()
-class ScanNetRGBDDataset(BaseDataset):
+class ScanNetRGBDDataset(RGBDFramesDataset):
     """ScanNet RGB-D frames in the ``scannet_frames_25k`` or ScanNet ``SensReader`` layout.
 
     ::
@@ -22,8 +19,8 @@ class ScanNetRGBDDataset(BaseDataset):
                 label/000000.png     (optional, NYU40 ids)
                 instance/000000.png  (optional)
                 pose/000000.txt      (optional, 4x4 camera-to-world)
-                intrinsics_color.txt (4x4)
-                intrinsics_depth.txt (4x4)
+                intrinsics_color.txt (4x4 or 3x3)
+                intrinsics_depth.txt (4x4 or 3x3)
 
     Frames exported by ``tools/dataset_converters/export_sens.py`` use the same layout. ScanNet's
     official exporter (``SensReader/python/reader.py``) writes unpadded names (``color/0.jpg``,
@@ -37,7 +34,10 @@ class ScanNetRGBDDataset(BaseDataset):
     as written, i.e. possibly for another image size: ``AlignColorToDepth`` scales them to the
     images read), ``color_extrinsics`` / ``depth_extrinsics`` (4x4, SensReader layout) and,
     when the frame has them, ``seg_map_path``, ``instance_path`` and ``pose`` (4x4 float32
-    camera-to-world; ScanNet writes ``-inf`` for frames where tracking failed, kept as is).
+    camera-to-world; ScanNet writes ``-inf`` for frames where tracking failed, kept as is);
+    and, as every :class:`~mask3d_mm.datasets.RGBDFramesDataset`, ``depth_encoding``
+    (``'scannet'``: uint16 millimetres) and ``source`` (``'scannet'``). Frames of another
+    sensor put in this layout: set ``encoding=`` here (e.g. ``'tum'``), not in the pipeline.
 
     Args:
         data_root (str): folder holding the scene folders.
@@ -64,11 +64,18 @@ class ScanNetRGBDDataset(BaseDataset):
         suffixes (dict, optional): overrides of the file suffix per modality, e.g.
             ``dict(color='.png')``. Defaults to None.
         backend_args (dict, optional): file backend arguments (see :mod:`mmengine.fileio`).
+        encoding (str, optional): the depth encoding of the frames. None: ``'scannet'``.
+        source (str, optional): the source name of the frames. None: ``'scannet'``.
         **kwargs: other arguments of :class:`mmengine.dataset.BaseDataset` (``metainfo``,
             ``pipeline``, ``test_mode``, ``lazy_init``, ``indices``, ...).
     """
 
     METAINFO: dict = dict(dataset_name='ScanNet RGB-D frames')
+    DEPTH_ENCODING = 'scannet'
+    SOURCE = 'scannet'
+    LAYOUT = ('scene folders like scene0000_00/color/000000.jpg and '
+              'scene0000_00/depth/000000.png (ScanNet frames layout)')
+    _SCAN_APPLIES_FRAME_SKIP = True
 
     def __init__(self,
                  data_root: str,
@@ -80,6 +87,8 @@ class ScanNetRGBDDataset(BaseDataset):
                  skip_bad_frames: bool = False,
                  suffixes: Optional[Dict[str, str]] = None,
                  backend_args: Optional[dict] = None,
+                 encoding: Optional[str] = None,
+                 source: Optional[str] = None,
                  **kwargs) -> None:
         if not data_root:
             raise ValueError('ScanNetRGBDDataset needs a data_root')
@@ -96,18 +105,12 @@ class ScanNetRGBDDataset(BaseDataset):
         if 'color' not in required or 'depth' not in required:
             raise ValueError(f"required must contain 'color' and 'depth', got {required}")
         self.scenes = list(scenes) if scenes is not None else None
-        self.frame_skip = frame_skip
         self.required = required
-        self.skip_incomplete = skip_incomplete
-        if skip_bad_frames and kwargs.get('test_mode', False):
-            raise ValueError('skip_bad_frames is for training only: an evaluation must see every '
-                             'frame (test_mode=True)')
-        self.skip_bad_frames = skip_bad_frames
-        self.num_bad_frames = 0  # skipped by this process (each data loader worker counts its own)
         self.layout = ScanNetLayout(data_root, suffixes, backend_args)
         self.suffixes = self.layout.suffixes
-        self.backend_args = backend_args
-        super().__init__(ann_file=ann_file, data_root=data_root, **kwargs)
+        super().__init__(data_root=data_root, ann_file=ann_file, frame_skip=frame_skip,
+                         encoding=encoding, source=source, skip_incomplete=skip_incomplete,
+                         skip_bad_frames=skip_bad_frames, backend_args=backend_args, **kwargs)
 
     # ---- helpers -------------------------------------------------------------------------------
     def _needed_intrinsics(self) -> Dict[str, str]:
@@ -122,12 +125,13 @@ class ScanNetRGBDDataset(BaseDataset):
                 needed.setdefault(cam, f"the pipeline's {t!r}")
         return needed
 
-    # ---- BaseDataset API -----------------------------------------------------------------------
-    def load_data_list(self) -> List[dict]:
-        """Scan the scene folders (see :class:`~mask3d_mm.datasets.scannet_layout.ScanNetLayout`).
+    # ---- RGBDFramesDataset API ----------------------------------------------------------------
+    def scan(self) -> List[dict]:
+        """Scan the scene folders (see :class:`~mask3d_mm.datasets.scannet_layout.ScanNetLayout`);
+        ``frame_skip`` is applied here, per scene, before frames are checked for their files.
 
         Returns:
-            list[dict]: one data info per kept frame.
+            list[dict]: one frame per kept frame.
         """
         layout = self.layout
         scenes = layout.scene_names(self.ann_file, self.scenes)
@@ -146,36 +150,6 @@ class ScanNetRGBDDataset(BaseDataset):
             info.update(cameras[frame['scene']])
             data_list.append(info)
         return data_list
-
-    def prepare_data(self, idx: int) -> Any:
-        """Run the pipeline on frame ``idx``.
-
-        An error gets a note naming the frame and its files (some upstream errors, e.g. cv2's
-        on an empty color file, name none); with ``skip_bad_frames`` a file-loading error skips
-        the frame instead (see the class docstring).
-        """
-        data = self.get_data_info(idx)
-        frame = f"{data['scene']}/{data['frame_id']}"
-        files = ', '.join(f'{k}={data[k]}' for k in ('img_path', 'depth_path', 'seg_map_path')
-                          if k in data)
-        for t in self.pipeline.transforms:
-            try:
-                data = t(data)
-            except Exception as e:
-                if self.skip_bad_frames and isinstance(t, FILE_LOADERS):
-                    self.num_bad_frames += 1
-                    MMLogger.get_current_instance().warning(
-                        f'{self.__class__.__name__}: skipped bad frame {frame} '
-                        f'({type(e).__name__}: {e}); {self.num_bad_frames} bad frame(s) skipped '
-                        'so far by this process (skip_bad_frames=True)')
-                    return None  # BaseDataset.__getitem__ fetches another frame
-                if hasattr(e, 'add_note'):  # Python >= 3.11
-                    e.add_note(f'{self.__class__.__name__}: in {type(t).__name__} on frame '
-                               f'{frame} ({files})')
-                raise
-            if data is None:
-                return None
-        return data
 
     def __repr__(self) -> str:
         size = len(self) if self._fully_initialized else 'not yet loaded (lazy_init)'

@@ -10,7 +10,13 @@ settings is in docs/data_preparation.md ("Depth from other sensors"). Sources of
   marks no return.
 - TUM RGB-D: "depth images are scaled by a factor of 5000". Matterport3D
   ``undistorted_depth_images``: 0.25 mm units (``/ 4000``).
+- Taskonomy (``depth_zbuffer``): uint16 in 1/512 m, 65535 where there is no depth.
+- ARKitScenes (``lowres_depth``, ``highres_depth``): uint16 millimetres (ScanNet's numbers).
+- Hypersim (``frame.IIII.depth_meters.hdf5``, HDF5 dataset ``'dataset'``, float16): the distance
+  from the camera centre along each pixel's ray in metres, NaN where there is no surface;
+  converted to planar depth by :func:`~.depth_io.ray_to_planar` (apple/ml-hypersim issue 9).
 """
+import math
 from typing import Dict, List, NamedTuple, Optional, Tuple
 
 import numpy as np
@@ -30,6 +36,11 @@ class DepthEncoding(NamedTuple):
             raw values; NYU toolbox: ``(351.3, 1092.5)``).
         invalid_values (tuple): values (after byte swap and bit rotation) that mark no depth,
             besides 0 (7-Scenes: 65535; NYU raw: 2047).
+        hdf5_key (str, optional): HDF5 files (``.h5``, ``.hdf5``) are read, from this dataset
+            (Hypersim: ``'dataset'``); None refuses HDF5.
+        ray_distance (bool): the values are distances from the camera centre along each
+            pixel's ray, converted to planar depth (z) with the frame's ``depth_intrinsics``
+            (see :func:`ray_to_planar`).
     """
     depth_scale: float = 1000.0
     file_dtype: str = 'uint16'
@@ -37,6 +48,8 @@ class DepthEncoding(NamedTuple):
     swap_bytes: bool = False
     kinect_disparity: Optional[Tuple[float, float]] = None
     invalid_values: Tuple[float, ...] = ()
+    hdf5_key: Optional[str] = None
+    ray_distance: bool = False
 
 
 DEPTH_ENCODINGS: Dict[str, DepthEncoding] = {
@@ -50,7 +63,46 @@ DEPTH_ENCODINGS: Dict[str, DepthEncoding] = {
     'nyu_raw': DepthEncoding(depth_scale=1.0, swap_bytes=True, kinect_disparity=(351.3, 1092.5),
                              invalid_values=(2047, )),
     'float_m': DepthEncoding(depth_scale=1.0, file_dtype='float'),
+    'taskonomy': DepthEncoding(depth_scale=512.0, invalid_values=(65535, )),
+    'arkit': DepthEncoding(),  # ARKitScenes: uint16 millimetres, named for clarity
+    'hypersim': DepthEncoding(depth_scale=1.0, file_dtype='float', hdf5_key='dataset',
+                              ray_distance=True),
 }
+
+# ``'scale:<s>'``: uint16 value / s = metres, 0 invalid (a custom scale, e.g. the generic
+# frames dataset's ``depth_scale=``)
+SCALE_PREFIX = 'scale:'
+
+
+def scale_encoding_name(depth_scale: float) -> str:
+    """The encoding name of uint16 files holding metres x ``depth_scale`` (``'scale:250'``)."""
+    depth_scale = float(depth_scale)
+    if not depth_scale > 0 or not math.isfinite(depth_scale):
+        raise ValueError(f'depth_scale must be a positive number, got {depth_scale}')
+    return f'{SCALE_PREFIX}{depth_scale:.12g}'
+
+
+def get_encoding(name: str) -> DepthEncoding:
+    """The :class:`DepthEncoding` of a name: a key of :data:`DEPTH_ENCODINGS` or
+    ``'scale:<s>'`` (uint16 value / s = metres).
+
+    Raises:
+        ValueError: an unknown name or a malformed scale.
+    """
+    if isinstance(name, str) and name.startswith(SCALE_PREFIX):
+        try:
+            scale = float(name[len(SCALE_PREFIX):])
+        except ValueError:
+            scale = float('nan')
+        if not scale > 0 or not math.isfinite(scale):
+            raise ValueError(f'depth encoding {name!r}: expected {SCALE_PREFIX}<positive number> '
+                             '(uint16 value / number = metres)')
+        return DepthEncoding(depth_scale=scale)
+    if name not in DEPTH_ENCODINGS:
+        raise ValueError(f'unknown depth encoding {name!r}; choose from '
+                         f"{sorted(DEPTH_ENCODINGS)} or '{SCALE_PREFIX}<s>' (uint16 value / s)")
+    return DEPTH_ENCODINGS[name]
+
 
 # defaults of LoadDepthFromFile(plausibility=...): indoor sensors see 0.3-10 m, rooms put the
 # median valid depth at 1.5-4 m (ScanNet) and leave a few % of pixels without depth
@@ -71,6 +123,43 @@ _TYPICAL_MEDIAN = 2.5  # candidates are listed closest to this (metres) first
 _MIN_LEVELS = 16  # fewer distinct measured values: a coarse unit (e.g. whole metres)
 _KINECT_NO_RETURN = 2047
 _SAMPLES = 4800  # about this many pixels enter the statistics (640x480: every 8th)
+
+
+def check_encoding(enc: DepthEncoding) -> None:
+    """Raise ``ValueError`` for settings that cannot go together."""
+    if not enc.depth_scale > 0:
+        raise ValueError(f'depth_scale must be positive, got {enc.depth_scale}')
+    if enc.file_dtype not in ('uint16', 'float'):
+        raise ValueError(f"file_dtype must be 'uint16' or 'float', got {enc.file_dtype!r}")
+    if not (isinstance(enc.bit_rotation, int) and 0 <= enc.bit_rotation < 16):
+        raise ValueError(f'bit_rotation must be an int in [0, 16), got {enc.bit_rotation!r}')
+    if enc.kinect_disparity is not None and len(enc.kinect_disparity) != 2:
+        raise ValueError(f'kinect_disparity must be (p1, p2), got {enc.kinect_disparity}')
+    if enc.file_dtype == 'float' and (enc.bit_rotation or enc.swap_bytes or enc.kinect_disparity):
+        raise ValueError('bit_rotation, swap_bytes and kinect_disparity apply to uint16 '
+                         "files, not file_dtype='float'")
+
+
+def describe_encoding(enc: DepthEncoding, name: Optional[str], max_depth: Optional[float]
+                      ) -> str:
+    """An encoding in words, for messages: ``"encoding='tum': uint16 value / 5000 = metres,
+    max_depth=10.0 m"``."""
+    parts = []
+    if name:
+        parts.append(f'encoding={name!r}:')
+    if enc.hdf5_key:
+        parts.append(f'HDF5 dataset {enc.hdf5_key!r},')
+    if enc.swap_bytes:
+        parts.append('bytes swapped,')
+    if enc.bit_rotation:
+        parts.append(f'bits rotated right by {enc.bit_rotation},')
+    if enc.kinect_disparity:
+        parts.append('metres = {:g} / ({:g} - value)'.format(*enc.kinect_disparity))
+    else:
+        parts.append(f'{enc.file_dtype} value / {enc.depth_scale:g} = metres')
+    if enc.ray_distance:
+        parts.append('along the ray, converted to planar depth')
+    return ' '.join(parts) + f', max_depth={max_depth} m'
 
 
 def sample_step(shape: Tuple[int, ...]) -> int:

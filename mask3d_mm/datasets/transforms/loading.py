@@ -1,9 +1,7 @@
 """Loading transforms for RGB-D data."""
-import io
 import logging
-from typing import Optional, Sequence
+from typing import Dict, Optional, Sequence, Tuple
 
-import cv2
 import mmengine.fileio as fileio
 import numpy as np
 from mmcv.transforms import BaseTransform
@@ -11,9 +9,11 @@ from mmengine.logging import print_log
 
 from mask3d_mm.registry import TRANSFORMS
 from mask3d_mm.structures import MAX_ASPECT_CHANGE
-from .depth_encoding import (DEPTH_ENCODINGS, PLAUSIBILITY_DEFAULTS, DepthEncoding, decode_depth,
-                             depth_stats, likely_cause, raw_symptoms, sample_step,
-                             symptoms)
+from .depth_encoding import (PLAUSIBILITY_DEFAULTS, DepthEncoding, check_encoding,
+                             decode_depth, depth_stats, describe_encoding, get_encoding,
+                             likely_cause, raw_symptoms, sample_step, symptoms)
+from .depth_io import (check_depth_values, decode_depth_file, frame_ray_intrinsics, ray_to_planar,
+                       read_confidence)
 
 
 class ImplausibleDepthError(ValueError):
@@ -29,15 +29,29 @@ class LoadDepthFromFile(BaseTransform):
 
     - depth_path
     - img (optional): when present, the depth map must have the same aspect ratio
+    - depth_encoding (optional): the encoding the frame's dataset states for its files
+      (:class:`~mask3d_mm.datasets.RGBDFramesDataset`), see "Encodings"
+    - depth_intrinsics (optional): (3, 3), for ``'hypersim'``'s ray distances
+    - confidence_path (optional): the frame's confidence map, see ``min_confidence``
 
     Added Keys:
 
     - depth (np.ndarray): HxW float32 metres, 0 where the depth is invalid
     - depth_shape (tuple): (H, W)
 
-    **Encodings.** ``encoding`` picks the settings of a dataset; any argument given explicitly
-    overrides the preset (logged once). Files are read with ``cv2.IMREAD_UNCHANGED`` (PNG, PGM,
-    TIFF, EXR where the OpenCV build reads it) or ``numpy.load`` (``.npy``).
+    **Encodings.** A dataset states how its files are encoded: the frames of
+    :class:`~mask3d_mm.datasets.RGBDFramesDataset` and its subclasses carry
+    ``depth_encoding`` (a name of the table below, or ``'scale:<s>'``: uint16 value / s). A
+    pipeline that gives neither ``encoding`` nor an explicit encoding argument decodes each
+    frame with its ``depth_encoding`` (frames without one: ``'scannet'``), so one pipeline
+    reads a mixture of sources. ``encoding`` (or the explicit arguments) on the pipeline picks
+    the settings for frames that state none; any argument given explicitly overrides the
+    preset (logged once). Where a frame states an encoding, the pipeline's settings must decode
+    its files the same way (``encoding='scannet'``, ``depth_scale=1000`` on ScanNet frames
+    are fine); otherwise a ``ValueError`` names both and the file: set the encoding on the
+    dataset (``encoding=...``), not in the pipeline. Files are read with
+    ``cv2.IMREAD_UNCHANGED`` (PNG, PGM, TIFF, EXR where the OpenCV build reads it),
+    ``numpy.load`` (``.npy``) or, for ``'hypersim'``, h5py (``.hdf5``, optional dependency).
 
     ================  ==========================  ======================================  =======
     encoding          datasets                    file value -> metres                    invalid
@@ -52,8 +66,14 @@ class LoadDepthFromFile(BaseTransform):
     ``'matterport'``  Matterport3D undistorted    uint16 / 4000                           0
     ``'nyu_raw'``     NYUv2 raw Kinect PGMs       bytes swapped, 351.3 / (1092.5 - v)     0, 2047
     ``'float_m'``     float metres (.npy, 32-bit  as is                                   0, NaN,
-                      float TIFF; Hypersim after                                          inf
-                      conversion to planar depth)
+                      float TIFF)                                                         inf
+    ``'taskonomy'``   Taskonomy ``depth_zbuffer``  uint16 / 512                            0, 65535
+    ``'arkit'``       ARKitScenes                 uint16 / 1000                           0
+    ``'hypersim'``    Hypersim                    HDF5 ``'dataset'``, float16 distance    0, NaN
+                      ``depth_meters.hdf5``       along the ray -> planar depth with the
+                                                  frame's ``depth_intrinsics`` (default:
+                                                  Hypersim's 60 degree camera)
+    ``'scale:<s>'``   own captures                uint16 / s                              0
     ================  ==========================  ======================================  =======
 
     A pixel is also invalid when its depth is negative or exceeds ``max_depth``, or (legacy
@@ -61,9 +81,15 @@ class LoadDepthFromFile(BaseTransform):
     camera: prefer the NYU toolbox's projected export. See docs/data_preparation.md ("Depth from
     other sensors").
 
+    **Confidence.** With ``min_confidence`` set, a frame with ``confidence_path`` (a uint8 /
+    uint16 single-channel image of the depth map's size; ARKitScenes: 0 low, 1 medium, 2 high)
+    has the pixels whose confidence is below ``min_confidence`` invalid (0), before the
+    plausibility check. Frames without ``confidence_path`` are read as usual.
+
     **Errors.** Inputs that would be silently misread raise a ``ValueError`` naming the file:
     8-bit images (almost certainly a visualisation, not depth), 3-channel images, a float file
-    for an integer encoding (or the reverse), NaN in an integer encoding, HDF5, a depth map whose
+    for an integer encoding (or the reverse), NaN in an integer encoding, HDF5 for any encoding
+    but ``'hypersim'``, a confidence map of another size than the depth map, a depth map whose
     aspect ratio differs from the loaded color image, and (unless ``allow_all_invalid``) a map
     without any valid pixel. A missing file raises ``FileNotFoundError``.
 
@@ -95,7 +121,9 @@ class LoadDepthFromFile(BaseTransform):
             :data:`mask3d_mm.structures.MAX_ASPECT_CHANGE` (0.05, as ``AlignImageTo``).
         backend_args (dict, optional): arguments to instantiate the file backend
             (see :func:`mmengine.fileio.get`). Defaults to None.
-        encoding (str, optional): a preset of the table above. None: ``'scannet'``.
+        encoding (str, optional): a preset of the table above (or ``'scale:<s>'``), for the
+            frames whose dataset states none (and checked against those that do). None: the
+            frame's ``depth_encoding``, else ``'scannet'``.
         invalid_values (Sequence, optional): values (after byte swap and bit rotation) that
             mark no depth. None: the encoding's.
         bit_rotation (int, optional): rotate uint16 values right by this many bits. None: the
@@ -110,6 +138,8 @@ class LoadDepthFromFile(BaseTransform):
             ``max_beyond_fraction`` (0.2), ``near_median_depth`` (0.8 m; 0 turns the near-range
             rule off, e.g. for close-range captures) and ``min_far_depth`` (1.5 m).
             Defaults to None.
+        min_confidence (int, optional): pixels whose ``confidence_path`` value is below it
+            become invalid. None: confidence maps are not read. Defaults to None.
     """
 
     def __init__(self,
@@ -127,11 +157,9 @@ class LoadDepthFromFile(BaseTransform):
                  kinect_disparity: Optional[Sequence[float]] = None,
                  file_dtype: Optional[str] = None,
                  on_implausible: str = 'warn',
-                 plausibility: Optional[dict] = None) -> None:
-        if encoding is not None and encoding not in DEPTH_ENCODINGS:
-            raise ValueError(f'unknown depth encoding {encoding!r}; choose from '
-                             f'{sorted(DEPTH_ENCODINGS)}')
-        preset = DEPTH_ENCODINGS[encoding or 'scannet']
+                 plausibility: Optional[dict] = None,
+                 min_confidence: Optional[int] = None) -> None:
+        preset = get_encoding(encoding or 'scannet')
         given = dict(depth_scale=None if depth_scale is None else float(depth_scale),
                      file_dtype=file_dtype, bit_rotation=bit_rotation,
                      swap_bytes=None if swap_bytes is None else bool(swap_bytes),
@@ -142,6 +170,13 @@ class LoadDepthFromFile(BaseTransform):
         self.encoding_name = encoding
         self.encoding: DepthEncoding = preset._replace(**given)
         self._check_encoding(self.encoding)
+        # the pipeline sets the encoding (checked against the frames' depth_encoding)
+        self._explicit = encoding is not None or bool(given)
+        self._encodings: Dict[str, DepthEncoding] = {}  # frame depth_encoding -> DepthEncoding
+        if min_confidence is not None and (isinstance(min_confidence, bool)
+                                           or not isinstance(min_confidence, int)):
+            raise ValueError(f'min_confidence must be an int or None, got {min_confidence!r}')
+        self.min_confidence = min_confidence
         changed = {k: v for k, v in given.items() if v != getattr(preset, k)}
         if encoding is not None and changed:
             print_log(f'LoadDepthFromFile: explicit arguments override encoding={encoding!r}: '
@@ -173,54 +208,61 @@ class LoadDepthFromFile(BaseTransform):
 
     @staticmethod
     def _check_encoding(enc: DepthEncoding) -> None:
-        if not enc.depth_scale > 0:
-            raise ValueError(f'depth_scale must be positive, got {enc.depth_scale}')
-        if enc.file_dtype not in ('uint16', 'float'):
-            raise ValueError(f"file_dtype must be 'uint16' or 'float', got {enc.file_dtype!r}")
-        if not (isinstance(enc.bit_rotation, int) and 0 <= enc.bit_rotation < 16):
-            raise ValueError(f'bit_rotation must be an int in [0, 16), got {enc.bit_rotation!r}')
-        if enc.kinect_disparity is not None and len(enc.kinect_disparity) != 2:
-            raise ValueError(f'kinect_disparity must be (p1, p2), got {enc.kinect_disparity}')
-        if enc.file_dtype == 'float' and (enc.bit_rotation or enc.swap_bytes
-                                          or enc.kinect_disparity):
-            raise ValueError('bit_rotation, swap_bytes and kinect_disparity apply to uint16 '
-                             "files, not file_dtype='float'")
+        check_encoding(enc)
 
-    def _describe(self) -> str:
-        """The configured encoding in words, for messages."""
-        enc, parts = self.encoding, []
-        if self.encoding_name:
-            parts.append(f'encoding={self.encoding_name!r}:')
-        if enc.swap_bytes:
-            parts.append('bytes swapped,')
-        if enc.bit_rotation:
-            parts.append(f'bits rotated right by {enc.bit_rotation},')
-        if enc.kinect_disparity:
-            parts.append('metres = {:g} / ({:g} - value)'.format(*enc.kinect_disparity))
-        else:
-            parts.append(f'{enc.file_dtype} value / {enc.depth_scale:g} = metres')
-        return ' '.join(parts) + f', max_depth={self.max_depth} m'
+    def frame_encoding(self, depth_encoding: Optional[str] = None,
+                       filename: str = '') -> Tuple[Optional[str], DepthEncoding]:
+        """The encoding a frame is decoded with: its dataset's ``depth_encoding`` unless the
+        pipeline sets one (which must then decode the same way).
 
-    def _decode_file(self, filename: str, data: bytes) -> np.ndarray:
-        lower = filename.lower()
-        if lower.endswith(('.h5', '.hdf5')):
+        Args:
+            depth_encoding (str, optional): the frame's ``depth_encoding`` (None: not stated).
+            filename (str): the depth file, for messages.
+
+        Returns:
+            tuple: the encoding's name (for messages; None: the pipeline's explicit arguments)
+            and the :class:`DepthEncoding`.
+        """
+        if depth_encoding is None:
+            return self.encoding_name, self.encoding
+        enc = self._encodings.get(depth_encoding)
+        if enc is None:
+            try:
+                enc = get_encoding(depth_encoding)
+            except ValueError as e:
+                raise ValueError(f'depth file {filename}: its dataset states {e}') from e
+            self._check_encoding(enc)
+            self._encodings[depth_encoding] = enc
+        if self._explicit and enc != self.encoding:
             raise ValueError(
-                f'depth file {filename} is HDF5, which LoadDepthFromFile does not read: convert '
-                'it to float metres in .npy (Hypersim stores the distance along the ray: convert '
-                "it to planar depth first) and use encoding='float_m'")
-        if lower.endswith('.npy'):
-            depth = np.load(io.BytesIO(data), allow_pickle=False)
-            return depth if depth.dtype.isnative else depth.astype(depth.dtype.newbyteorder('='))
-        depth = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
-        if depth is None and lower.endswith('.exr'):
-            raise ValueError(f'cannot decode depth file {filename}: this OpenCV build reads no '
-                             'EXR (set OPENCV_IO_ENABLE_OPENEXR=1 where supported, or convert '
-                             "it to .npy float metres with encoding='float_m')")
-        return depth
+                f'depth file {filename}: the pipeline\'s LoadDepthFromFile '
+                f'({self._describe(self.encoding, self.encoding_name)}) contradicts the encoding '
+                f'its dataset states for it, depth_encoding={depth_encoding!r} '
+                f'({self._describe(enc, depth_encoding)}): a dataset says how its files are '
+                'encoded; remove encoding and the explicit encoding arguments from '
+                "LoadDepthFromFile, or set the dataset's encoding=... instead")
+        return (self.encoding_name if self._explicit and self.encoding_name else
+                depth_encoding), enc
 
-    def read_raw(self, filename: str) -> np.ndarray:
+    def _describe(self, enc: Optional[DepthEncoding] = None, name: Optional[str] = None) -> str:
+        """An encoding in words (default: the pipeline's), for messages."""
+        if enc is None:
+            enc, name = self.encoding, self.encoding_name
+        return describe_encoding(enc, name, self.max_depth)
+
+    def read_raw(self, filename: str, depth_encoding: Optional[str] = None) -> np.ndarray:
         """Read the file's depth values as stored (HxW, file dtype, before the encoding's
-        decoding) and validate their format (the errors of the class docstring)."""
+        decoding) and validate their format (the errors of the class docstring).
+
+        Args:
+            filename (str): the depth file.
+            depth_encoding (str, optional): the frame's stated encoding (see
+                :meth:`frame_encoding`). None: the pipeline's.
+        """
+        name, enc = self.frame_encoding(depth_encoding, filename)
+        return self._read_raw(filename, enc, name)
+
+    def _read_raw(self, filename: str, enc: DepthEncoding, name: Optional[str]) -> np.ndarray:
         try:
             data = fileio.get(filename, backend_args=self.backend_args)
         except FileNotFoundError as e:
@@ -228,7 +270,7 @@ class LoadDepthFromFile(BaseTransform):
         except OSError as e:
             raise FileNotFoundError(f'cannot read depth file {filename}: {e}') from e
         try:
-            depth = self._decode_file(filename, data)
+            depth = decode_depth_file(filename, data, enc)
         except ValueError as e:
             if filename in str(e):
                 raise
@@ -241,38 +283,7 @@ class LoadDepthFromFile(BaseTransform):
             raise ValueError(f'cannot decode depth file {filename} '
                              f'({len(data)} bytes; corrupt, empty or not an image)')
 
-        if depth.ndim == 3 and depth.shape[2] == 1:
-            depth = depth[..., 0]
-        if depth.ndim != 2:
-            raise ValueError(
-                f'depth file {filename} has {depth.shape[2] if depth.ndim == 3 else "no"} '
-                f'channels (shape {depth.shape}): expected a single-channel depth image, got a '
-                'color image')
-        if depth.dtype == np.uint8:
-            raise ValueError(
-                f'depth file {filename} is an 8-bit image: 8-bit depth is almost certainly wrong '
-                'input: ScanNet depth is uint16 millimetres (a visualisation, or depth saved '
-                'through an 8-bit image writer, keeps at most 256 levels)')
-        is_float = np.issubdtype(depth.dtype, np.floating)
-        if self.encoding.file_dtype == 'float':
-            if not is_float:
-                raise ValueError(
-                    f'depth file {filename} holds {depth.dtype} values, but {self._describe()} '
-                    "expects float depth: for integer millimetres use encoding='scannet' (see "
-                    'the encodings of LoadDepthFromFile)')
-            return depth
-        if is_float:
-            if np.isnan(depth).any():
-                raise ValueError(f'depth file {filename} is a float image containing NaN values: '
-                                 f'expected uint16 depth for {self._describe()} (for float '
-                                 "depth in metres, NaN = invalid, use encoding='float_m')")
-            raise ValueError(f'depth file {filename} is a {depth.dtype} image: expected uint16 '
-                             f'depth for {self._describe()} (for float depth in metres use '
-                             "encoding='float_m')")
-        if depth.dtype != np.uint16:
-            raise ValueError(f'depth file {filename} has unsupported dtype {depth.dtype}: '
-                             'expected uint16')
-        return depth
+        return check_depth_values(depth, filename, enc, self._describe(enc, name))
 
     def _check_aspect_ratio(self, results: dict, depth: np.ndarray, filename: str) -> None:
         img = results.get('img')
@@ -287,12 +298,24 @@ class LoadDepthFromFile(BaseTransform):
                 f'color image {results.get("img_path", "")} ({iw}x{ih}): a transposed, cropped '
                 'or wrongly paired frame')
 
-    def _check_plausible(self, filename: str, found: list, sample: np.ndarray) -> None:
+    def _confidence_invalid(self, results: dict, shape: Tuple[int, int],
+                            filename: str) -> Optional[np.ndarray]:
+        """HxW bool, True where the frame's confidence is below ``min_confidence`` (None: no
+        ``confidence_path``, or ``min_confidence`` unset)."""
+        path = results.get('confidence_path')
+        if path is None or self.min_confidence is None:
+            return None
+        return read_confidence(path, shape, filename, self.backend_args) < self.min_confidence
+
+    def _check_plausible(self, filename: str, found: list, sample: np.ndarray,
+                         enc: Optional[DepthEncoding] = None, name: Optional[str] = None) -> None:
         """Count an implausible map; warn (log-spaced) or raise per ``on_implausible``."""
+        if enc is None:
+            enc, name = self.encoding, self.encoding_name
         self.num_implausible += 1
-        cause = likely_cause(sample, self.encoding, self.max_depth, self.plausibility,
+        cause = likely_cause(sample, enc, self.max_depth, self.plausibility,
                              self.invalid_value)
-        msg = (f'depth file {filename} looks implausible for {self._describe()}: '
+        msg = (f'depth file {filename} looks implausible for {self._describe(enc, name)}: '
                f'{"; ".join(found)}. Likely cause: {cause}')
         if self.on_implausible == 'error':
             raise ImplausibleDepthError(msg + " (on_implausible='error')")
@@ -313,14 +336,20 @@ class LoadDepthFromFile(BaseTransform):
             dict: with ``depth`` (HxW float32 metres) and ``depth_shape``.
         """
         filename = results['depth_path']
-        raw = self.read_raw(filename)
+        name, enc = self.frame_encoding(results.get('depth_encoding'), filename)
+        raw = self._read_raw(filename, enc, name)
         self._check_aspect_ratio(results, raw, filename)
 
         check = self.on_implausible != 'ignore'
         if check:
             step = sample_step(raw.shape)
             sample = raw[::step, ::step].copy()  # file values, for naming the likely cause
-        depth, invalid = decode_depth(raw, self.encoding, self.invalid_value)  # raw is reused
+        depth, invalid = decode_depth(raw, enc, self.invalid_value)  # raw is reused
+        if enc.ray_distance:
+            depth = ray_to_planar(depth, frame_ray_intrinsics(results, depth.shape))
+        low = self._confidence_invalid(results, depth.shape, filename)
+        if low is not None:
+            invalid |= low
         if check:
             stats = depth_stats(depth[::step, ::step], invalid[::step, ::step], self.max_depth)
         if self.max_depth is not None:
@@ -330,18 +359,19 @@ class LoadDepthFromFile(BaseTransform):
         if not self.allow_all_invalid and all_invalid:
             cause = ''
             if check and sample.any():  # values there, none valid: name the likely encoding
-                cause = ' Likely cause: ' + likely_cause(sample, self.encoding, self.max_depth,
+                cause = ' Likely cause: ' + likely_cause(sample, enc, self.max_depth,
                                                          self.plausibility, self.invalid_value)
             raise ValueError(
-                f'depth file {filename} has no valid pixel (all 0, invalid values or > '
-                f'max_depth={self.max_depth} m for {self._describe()}); set '
+                f'depth file {filename} has no valid pixel (all 0, invalid values'
+                f'{", low confidence" if low is not None else ""} or > '
+                f'max_depth={self.max_depth} m for {self._describe(enc, name)}); set '
                 f'allow_all_invalid=True to accept it.{cause}')
         if check and not all_invalid:
             self.num_checked += 1
             found = (symptoms(stats, self.max_depth, self.plausibility)
-                     + raw_symptoms(sample, self.encoding))
+                     + raw_symptoms(sample, enc))
             if found:
-                self._check_plausible(filename, found, sample)
+                self._check_plausible(filename, found, sample, enc, name)
 
         results['depth'] = depth
         results['depth_shape'] = depth.shape[:2]
@@ -356,4 +386,5 @@ class LoadDepthFromFile(BaseTransform):
                 f'allow_all_invalid={self.allow_all_invalid}, '
                 f'aspect_ratio_tol={self.aspect_ratio_tol}, '
                 f'on_implausible={self.on_implausible!r}, '
+                f'min_confidence={self.min_confidence}, '
                 f'backend_args={self.backend_args})')

@@ -9,6 +9,7 @@ import pytest
 from mmengine.logging import MMLogger
 
 from mask3d_mm.datasets.transforms import LoadDepthFromFile
+from mask3d_mm.datasets.transforms.depth_io import HYPERSIM_FOCAL, hypersim_intrinsics
 from mask3d_mm.datasets.transforms.loading import ImplausibleDepthError
 
 H, W = 48, 64
@@ -43,7 +44,7 @@ def _nyu_disparity(z, holes):
 
 def encode(kind: str, z, holes) -> tuple:
     """(file name, array to write) of ``z`` in a dataset's encoding."""
-    if kind in ('scannet', 'redwood', 'nyu_toolbox'):
+    if kind in ('scannet', 'redwood', 'nyu_toolbox', 'arkit'):
         return 'd.png', _units(z, holes, 1000)
     if kind == '7scenes':
         return 'd.png', _units(z, holes, 1000, hole_value=65535)
@@ -59,6 +60,12 @@ def encode(kind: str, z, holes) -> tuple:
         f = z.astype(np.float32)
         f[holes] = np.nan
         return 'd.npy', f
+    if kind == 'taskonomy':
+        return 'd.png', _units(z, holes, 512, hole_value=65535)
+    if kind == 'hypersim':  # float16 distance along the ray, Hypersim's camera scaled to WxH
+        d = ray_distance(z, hypersim_intrinsics((W, H))).astype(np.float16)
+        d[holes] = np.nan
+        return 'd.depth_meters.hdf5', d
     if kind == 'float_m_tiff':
         f = z.astype(np.float32)
         f[holes] = 0
@@ -66,11 +73,26 @@ def encode(kind: str, z, holes) -> tuple:
     raise KeyError(kind)
 
 
+def ray_distance(z, k):
+    """Planar depth -> distance from the camera centre along each pixel's ray."""
+    u = (np.arange(z.shape[1]) - k[0, 2]) / k[0, 0]
+    v = (np.arange(z.shape[0]) - k[1, 2]) / k[1, 1]
+    return z * np.sqrt(1 + v[:, None]**2 + u[None]**2)
+
+
+def write_hdf5(path, array, key='dataset'):
+    h5py = pytest.importorskip('h5py')
+    with h5py.File(path, 'w') as f:
+        f.create_dataset(key, data=array)
+
+
 def write(tmp_path, kind, z, holes, name=None) -> str:
     fname, array = encode(kind, z, holes)
     path = str(tmp_path / (name or f'{kind}_{fname}'))
     if path.endswith('.npy'):
         np.save(path, array)
+    elif path.endswith('.hdf5'):
+        write_hdf5(path, array)
     else:
         assert cv2.imwrite(path, array), path
     return path
@@ -82,6 +104,8 @@ QUANTUM = {
     '7scenes': lambda z: 0.5e-3, 'sunrgbd': lambda z: 0.5e-3, 'tum': lambda z: 0.1e-3,
     'matterport': lambda z: 0.125e-3, 'nyu_raw': lambda z: 0.5 * z**2 / NYU_P1 * 1.01,
     'float_m': lambda z: 0 * z, 'float_m_tiff': lambda z: 0 * z,
+    'taskonomy': lambda z: 0.5 / 512, 'arkit': lambda z: 0.5e-3,
+    'hypersim': lambda z: 2**-11 * 1.2 * z,  # float16 (11 significant bits) of d >= z
 }
 
 
@@ -270,3 +294,116 @@ def test_error_mode_with_skip_bad_frames_skips_and_counts(tmp_path):
                   dict(type='mask3d_mm.LoadDepthFromFile', on_implausible='error')])
     assert dataset[1]['depth_path'].endswith('000000.png')  # the TUM frame: skipped
     assert dataset.num_bad_frames >= 1
+
+
+# ---- the encodings of issue 20: Taskonomy, ARKitScenes, Hypersim, custom scales -------------
+
+
+def test_hypersim_camera_and_ray_to_planar(tmp_path):
+    assert HYPERSIM_FOCAL == pytest.approx(886.81, abs=0.01)
+    k = hypersim_intrinsics((1024, 768))
+    # OpenCV pixel convention: Hypersim's pixel centres u + 0.5 against cx = 512
+    assert k[0, 2] == 511.5 and k[1, 2] == 383.5 and k[0, 0] == k[1, 1] == HYPERSIM_FOCAL
+    assert hypersim_intrinsics((512, 384))[0, 0] == pytest.approx(HYPERSIM_FOCAL / 2)
+    # the frame's own intrinsics (here for 2x the map's size: scaled to it) decide
+    z, holes = metric_depth()
+    k2 = np.array([[100.0, 0, 2 * W / 2 - 0.5], [0, 90.0, 2 * H / 2 - 0.5], [0, 0, 1]])
+    k_map = np.array([[50.0, 0, W / 2 - 0.5], [0, 45.0, H / 2 - 0.5], [0, 0, 1]])
+    path = str(tmp_path / 'frame.0000.depth_meters.hdf5')
+    write_hdf5(path, ray_distance(z, k_map).astype(np.float32))
+    out = LoadDepthFromFile()(dict(depth_path=path, depth_encoding='hypersim',
+                                   depth_intrinsics=k2.astype(np.float32)))
+    np.testing.assert_allclose(out['depth'], z, rtol=1e-5)
+    # without intrinsics: Hypersim's camera; the corner rays are longer than z
+    d = LoadDepthFromFile()(dict(depth_path=path, depth_encoding='hypersim'))['depth']
+    assert not np.allclose(d, z, rtol=1e-3)
+
+
+def test_hdf5_only_for_hypersim(tmp_path):
+    z, holes = metric_depth()
+    path = write(tmp_path, 'hypersim', z, holes)
+    with pytest.raises(ValueError, match=r"is HDF5, which LoadDepthFromFile reads for "
+                                         r"encoding='hypersim' only"):
+        LoadDepthFromFile(encoding='float_m')(dict(depth_path=path))
+    wrong_key = str(tmp_path / 'other.hdf5')
+    write_hdf5(wrong_key, z.astype(np.float32), key='depth')
+    with pytest.raises(ValueError, match=r"has no HDF5 dataset 'dataset' \(it holds \['depth'\]"):
+        LoadDepthFromFile(encoding='hypersim')(dict(depth_path=wrong_key))
+
+
+def test_custom_scale_encoding(tmp_path):
+    from mask3d_mm.datasets.transforms.depth_encoding import get_encoding, scale_encoding_name
+    z, holes = metric_depth()
+    path = str(tmp_path / 'd.png')
+    cv2.imwrite(path, _units(z, holes, 250))
+    name = scale_encoding_name(250)
+    assert name == 'scale:250' and get_encoding(name).depth_scale == 250
+    for t, results in ((LoadDepthFromFile(encoding=name), dict(depth_path=path)),
+                       (LoadDepthFromFile(), dict(depth_path=path, depth_encoding=name))):
+        depth = t(results)['depth']
+        assert np.abs(depth[~holes] - z[~holes]).max() <= 0.5 / 250 + 1e-6
+    for bad in ('scale:0', 'scale:x', 'scale:-3'):
+        with pytest.raises(ValueError, match='scale:<positive number>'):
+            get_encoding(bad)
+
+
+def test_frame_encoding_decides_and_contradictions_are_refused(tmp_path):
+    z, holes = metric_depth()
+    tum = write(tmp_path, 'tum', z, holes)
+    mm = write(tmp_path, 'scannet', z, holes)
+    t = LoadDepthFromFile(on_implausible='error')  # one pipeline, frames of two sources
+    for path, enc in ((tum, 'tum'), (mm, 'scannet'), (tum, 'tum')):
+        depth = t(dict(depth_path=path, depth_encoding=enc))['depth']
+        assert np.abs(depth[~holes] - z[~holes]).max() < 1e-3
+    assert set(t._encodings) == {'tum', 'scannet'}
+    # a pipeline agreeing with the frame (an alias with the same numbers, or the shipped
+    # configs' depth_scale=1000 on millimetres) is fine
+    for ok in (dict(encoding='scannet'), dict(encoding='arkit'), dict(depth_scale=1000.0)):
+        LoadDepthFromFile(**ok)(dict(depth_path=mm, depth_encoding='scannet'))
+    for bad in (dict(encoding='scannet'), dict(depth_scale=1000.0)):
+        with pytest.raises(ValueError) as e:
+            LoadDepthFromFile(**bad)(dict(depth_path=tum, depth_encoding='tum'))
+        msg = str(e.value)
+        assert tum in msg and "depth_encoding='tum'" in msg and 'value / 5000' in msg
+        assert 'value / 1000' in msg and "dataset's encoding=" in msg
+    with pytest.raises(ValueError, match="its dataset states unknown depth encoding 'kinect'"):
+        t(dict(depth_path=mm, depth_encoding='kinect'))
+
+
+def test_messages_name_the_frames_encoding(tmp_path):
+    z, holes = metric_depth()
+    mm = write(tmp_path, 'scannet', z, holes)  # millimetres said to be TUM's: a shrunk room
+    with pytest.raises(ImplausibleDepthError, match="looks implausible for encoding='tum': "
+                                                    'uint16 value / 5000'):
+        LoadDepthFromFile(on_implausible='error')(dict(depth_path=mm, depth_encoding='tum'))
+    npy = write(tmp_path, 'float_m', z, holes)
+    with pytest.raises(ValueError, match=r"expected uint16 depth for encoding='taskonomy'"):
+        LoadDepthFromFile()(dict(depth_path=npy, depth_encoding='taskonomy'))
+
+
+def test_confidence_threshold(tmp_path):
+    z, holes = metric_depth()
+    path = write(tmp_path, 'arkit', z, holes)
+    conf = np.full((H, W), 2, np.uint8)
+    conf[:, :8] = 0  # low
+    conf[:, 8:16] = 1  # medium
+    cpath = str(tmp_path / 'conf.png')
+    cv2.imwrite(cpath, conf)
+    frame = dict(depth_path=path, confidence_path=cpath, depth_encoding='arkit')
+    plain = LoadDepthFromFile()(dict(frame))['depth']
+    assert (plain[:, :16][~holes[:, :16]] > 0).all()  # no min_confidence: not read
+    for level, cut in ((1, 8), (2, 16)):
+        depth = LoadDepthFromFile(min_confidence=level)(dict(frame))['depth']
+        assert (depth[:, :cut] == 0).all()
+        np.testing.assert_array_equal(depth[:, cut:], plain[:, cut:])
+    # uint16 maps work too; frames without a confidence map are read as usual
+    cv2.imwrite(cpath, conf.astype(np.uint16))
+    assert (LoadDepthFromFile(min_confidence=1)(dict(frame))['depth'][:, :8] == 0).all()
+    LoadDepthFromFile(min_confidence=1)(dict(depth_path=path))
+    small = str(tmp_path / 'small.png')
+    cv2.imwrite(small, conf[::2, ::2])
+    with pytest.raises(ValueError, match=rf'confidence file {small} \(32x24, WxH\) does not have '
+                                         rf'the size of depth file {path} \(64x48\)'):
+        LoadDepthFromFile(min_confidence=1)(dict(frame, confidence_path=small))
+    with pytest.raises(ValueError, match='min_confidence must be an int'):
+        LoadDepthFromFile(min_confidence=0.5)
