@@ -3,6 +3,8 @@ from .intrinsics import intrinsics_from, read_intrinsics  # noqa: F401
 from .rgbd_frames import RGBDFramesDataset  # noqa: F401
 from .scannet_rgbd import ScanNetRGBDDataset  # noqa: F401
 from .scannet_depth import ScanNetDepthDataset  # noqa: F401
+from . import sources  # noqa: F401  (registers the RGB-D corpus readers)
+from .sources import RGBDFrameListDataset  # noqa: F401
 
 try:  # mmdet is optional: the detection dataset only exists where mmdet imports
     import mmdet  # noqa: F401

@@ -1,0 +1,8 @@
+"""Readers of RGB-D collections, each a :class:`~mask3d_mm.datasets.RGBDFramesDataset`
+subclass reading one corpus in its native layout (no conversion step).
+
+One module per corpus; add the import of yours here, one line each, sorted:
+``sunrgbd``, ``nyuv2_raw``, ``tum``, ``seven_scenes``, ``redwood``, ``arkitscenes``,
+``hypersim``, ``taskonomy``, ``matterport``.
+"""
+from .frame_list import RGBDFrameListDataset  # noqa: F401
