@@ -6,3 +6,6 @@ One module per corpus; add the import of yours here, one line each, sorted:
 ``hypersim``, ``taskonomy``, ``matterport``.
 """
 from .frame_list import RGBDFrameListDataset  # noqa: F401
+from .sunrgbd import SUNRGBDDataset  # noqa: F401
+from .nyuv2_raw import NYUv2RawDataset  # noqa: F401
+from .tum import TUMRGBDDataset  # noqa: F401
