@@ -9,3 +9,5 @@ from .frame_list import RGBDFrameListDataset  # noqa: F401
 from .sunrgbd import SUNRGBDDataset  # noqa: F401
 from .nyuv2_raw import NYUv2RawDataset  # noqa: F401
 from .tum import TUMRGBDDataset  # noqa: F401
+from .seven_scenes import SevenScenesDataset  # noqa: F401
+from .redwood import RedwoodDataset  # noqa: F401
