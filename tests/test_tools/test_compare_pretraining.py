@@ -1,6 +1,6 @@
-"""tools/analysis_tools/compare_pretraining.py end to end, at a size that runs in about two
-minutes: real MMPretrain MAE and Mask3D pre-training, export, mmseg fine-tuning per arm and
-seed, the report."""
+"""tools/analysis_tools/compare_pretraining.py (mask3d_mm.analysis.pretraining_comparison) end
+to end, at a size that runs in about two minutes: real MMPretrain MAE and Mask3D pre-training,
+export, mmseg fine-tuning per arm and seed, the report."""
 import json
 import os.path as osp
 import re
@@ -10,15 +10,13 @@ import sys
 import numpy as np
 import pytest
 
-from helpers.tools import REPO, load_tool
+import mask3d_mm.analysis.pretraining_comparison as comparison
+
+from helpers.tools import REPO
 
 pytestmark = pytest.mark.slow  # trains or runs tools in subprocesses: the full tier only
 
 SCRIPT = osp.join(REPO, 'tools/analysis_tools/compare_pretraining.py')
-
-
-def load_script():
-    return load_tool('tools/analysis_tools/compare_pretraining.py')
 
 
 @pytest.fixture(scope='module')
@@ -33,9 +31,8 @@ def split_data(tmp_path_factory) -> str:
 
 
 def test_summarize_mean_std_and_paired_tests():
-    module = load_script()
     finals = {'mae': {0: 10.0, 1: 14.0, 2: 12.5}, 'scratch': {0: 9.0, 1: 11.0, 2: 12.0}}
-    summary = module.summarize(finals, ['mae:scratch', 'mask3d:scratch'])
+    summary = comparison.summarize(finals, ['mae:scratch', 'mask3d:scratch'])
     out = summary['arms']['mae']
     assert out['mean'] == pytest.approx(np.mean([10.0, 14.0, 12.5]))
     assert out['std'] == pytest.approx(np.std([10.0, 14.0, 12.5], ddof=1))
@@ -51,7 +48,7 @@ def test_summarize_mean_std_and_paired_tests():
 
 
 def test_paired_difference_edge_cases():
-    from mask3d_mm.utils.paired_stats import paired_difference
+    from mask3d_mm.analysis import paired_difference
     one = paired_difference({0: 2.0, 5: 1.0}, {0: 1.0})  # one common seed: no interval
     assert one['n'] == 1 and one['mean'] == 1.0 and np.isnan(one['low']) and np.isnan(one['p'])
     same = paired_difference({0: 1.0, 1: 2.0}, {0: 1.0, 1: 2.0})
@@ -63,7 +60,6 @@ def test_paired_difference_edge_cases():
 def test_decision_rule():
     """A change is kept only if its interval against the spec arm lies above 0; the kept
     changes name the defaults."""
-    module = load_script()
     spec = {s: 10.0 + s for s in range(5)}
 
     def selection(compl_gain, std_gain):
@@ -72,35 +68,35 @@ def test_decision_rule():
                                                 zip(spec.items(), compl_gain)},
                   'mask3d-spec+standardize': {s: v + g for (s, v), g in
                                               zip(spec.items(), std_gain)}}
-        return module.summarize(finals, module.PRESETS['defaults']['pairs'])
+        return comparison.summarize(finals, comparison.presets()['defaults']['pairs'])
 
     clear, noisy = [1.0, 1.2, 0.9, 1.1, 1.0], [2.0, -1.5, 1.0, -0.5, 1.5]
-    assert module.decide(selection(clear, clear)) == dict(
+    assert comparison.decide(selection(clear, clear)) == dict(
         kept=dict(complementary=True, standardize=True), defaults='mask3d')
-    assert module.decide(selection(clear, noisy))['defaults'] == 'mask3d-spec+complementary'
-    assert module.decide(selection(noisy, [-x for x in clear]))['defaults'] == 'mask3d-spec'
+    assert comparison.decide(selection(clear, noisy))['defaults'] == 'mask3d-spec+complementary'
+    assert comparison.decide(selection(noisy, [-x for x in clear]))['defaults'] == 'mask3d-spec'
     with pytest.raises(RuntimeError, match='--preset defaults'):
-        module.decide(module.summarize({'mae': spec}, []))
+        comparison.decide(comparison.summarize({'mae': spec}, []))
 
 
 def test_presets_expand_to_their_tables(tmp_path):
     """Each preset is one command of docs/results.md: its arms, variants, task and data."""
-    module = load_script()
-    defaults = module.parse_args(['--preset', 'defaults'])
+    defaults = comparison.parse_args(['--preset', 'defaults'])
     assert defaults.seeds == [0, 1, 2, 3, 4] and defaults.task == 'seg' and defaults.decide
     assert [v[0] for v in defaults.variant] == ['spec', 'spec+complementary',
                                                 'spec+standardize']
     assert defaults.work_dir == osp.join(REPO, 'work_dirs', 'compare')
     assert defaults.report_data_root == osp.join(REPO, 'data', 'synthetic_scannet_report')
-    materials = module.parse_args(['--preset', 'materials'])
+    materials = comparison.parse_args(['--preset', 'materials'])
     assert materials.materials == 'independent' and materials.variant == []
     assert materials.data_root == osp.join(REPO, 'data',
                                            'synthetic_scannet_independent-materials')
     assert materials.work_dir == osp.join(REPO, 'work_dirs', 'compare_independent-materials')
-    depth = module.parse_args(['--preset', 'depth', '--seeds', '7'])  # explicit options win
+    depth = comparison.parse_args(['--preset', 'depth', '--seeds', '7'])  # explicit options win
     assert depth.task == 'depth' and depth.seeds == [7]
     assert depth.finetune_iters == 200 and defaults.finetune_iters == 400
     assert depth.work_dir == defaults.work_dir  # re-uses the pre-training runs of 'defaults'
+    assert set(comparison.PRESET_NAMES) == set(comparison.presets())
 
     out = subprocess.run([sys.executable, SCRIPT, '--preset', 'depth', '--dry-run',
                           '--work-dir', str(tmp_path), '--seeds', '0'],
@@ -111,6 +107,20 @@ def test_presets_expand_to_their_tables(tmp_path):
     assert len(tests) == 3 and all('upernet-depth_vit-tiny_synthetic-scannet.py' in c and
                                    'finetune_depth/' in c and 'synthetic_scannet_report' in c
                                    for c in tests)
+
+
+def test_variants_find_the_mask_generator_by_type():
+    """The 'defaults' variants change the RGBDMaskGenerator of the Mask3D config wherever it
+    is in the pipeline; a config without one is refused."""
+    from mmengine.config import Config
+    key = comparison.mask_generator_key()
+    config = Config.fromfile(osp.join(REPO, comparison.PRETRAIN_CONFIGS['mask3d']))
+    step = config.train_dataloader.dataset.pipeline[int(key.rsplit('.', 1)[1])]
+    assert step['type'] == 'mask3d_mm.RGBDMaskGenerator' and step['complementary']
+    spec = dict((v[0], v[1:]) for v in comparison.presets()['defaults']['variant'])['spec']
+    assert f'{key}.complementary=False' in spec
+    with pytest.raises(ValueError, match='0 RGBDMaskGenerator steps'):
+        comparison.mask_generator_key(comparison.PRETRAIN_CONFIGS['mae'])
 
 
 def test_dry_run_commands(tmp_path):
@@ -158,12 +168,11 @@ def test_comparison_runs_reports_and_resumes(split_data, tmp_path):
         results = json.load(f)
     selection, report = results['selection'], results['report']
     assert set(selection['arms']) == set(report['arms']) == {'mae', 'mae+mask3d'}
-    module = load_script()
     for arm in ('mae', 'mae+mask3d'):
         finals = []
         for seed in (0, 1):
             run_dir = work_dir / 'finetune' / f'{arm}_seed{seed}'
-            curve = module.curves(str(run_dir))
+            curve = comparison.curves(str(run_dir))
             assert [s for s, _ in curve['val']] == [1, 2]  # --val-points 2 of 2 iterations
             assert selection['arms'][arm]['final'][str(seed)] == pytest.approx(curve['val'][-1][1])
             finals.append(curve['val'][-1][1])
@@ -223,5 +232,5 @@ def test_depth_task_reports_abs_rel(split_data, tmp_path):
     assert results['report']['arms']['scratch']['final']['0'] == pytest.approx(tested['abs_rel'])
     assert 0 < tested['abs_rel'] < 10 and 0 <= tested['d1'] <= 1
     assert results['selection']['arms']['scratch']['final']['0'] == pytest.approx(
-        load_script().curves(str(run_dir), 'abs_rel')['val'][-1][1])
+        comparison.curves(str(run_dir), 'abs_rel')['val'][-1][1])
     assert 'abs_rel, lower is better' not in (work_dir / 'results_depth.md').read_text()

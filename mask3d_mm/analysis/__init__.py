@@ -1,0 +1,11 @@
+"""Analyses that ``tools/analysis_tools/*.py`` run over the repository's tools and configs.
+
+Not registered and not imported by ``import mask3d_mm``; models and datasets never import it.
+
+- :mod:`.pretraining_comparison`: scratch vs MMPretrain MAE vs Mask3D, fine-tuned with several
+  seeds (``tools/analysis_tools/compare_pretraining.py``);
+- :mod:`.paired_stats`: paired differences of two arms run with the same seeds.
+"""
+from .paired_stats import paired_difference
+
+__all__ = ['paired_difference']
