@@ -11,3 +11,7 @@ from .nyuv2_raw import NYUv2RawDataset  # noqa: F401
 from .tum import TUMRGBDDataset  # noqa: F401
 from .seven_scenes import SevenScenesDataset  # noqa: F401
 from .redwood import RedwoodDataset  # noqa: F401
+from .arkitscenes import ARKitScenesDataset  # noqa: F401
+from .hypersim import HypersimDataset  # noqa: F401
+from .taskonomy import TaskonomyDataset  # noqa: F401
+from .matterport import Matterport3DDataset  # noqa: F401
