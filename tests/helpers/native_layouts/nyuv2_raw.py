@@ -20,7 +20,7 @@ import numpy as np
 
 from .common import colour_image, room_depth, write_text
 
-HEIGHT, WIDTH = 48, 64
+HEIGHT, WIDTH = 480, 640  # the sensor's size: its published intrinsics fit it
 P1, P2 = 351.3, 1092.5  # camera_params.m depthParam1, depthParam2
 T0 = 1294886362.981013
 

@@ -11,7 +11,7 @@ import numpy as np
 
 from .common import colour_image, room_depth, to_uint16, write_image, write_text
 
-HEIGHT, WIDTH = 48, 64
+HEIGHT, WIDTH = 480, 640  # the sensor's size: its published intrinsics fit it
 # scene -> (train sequences, test sequences, frames per sequence)
 SCENES = {'chess': ([1, 2], [3], 3), 'heads': ([2], [1], 2)}
 

@@ -12,7 +12,7 @@ import numpy as np
 
 from .common import colour_image, room_depth, to_uint16, write_image, write_text
 
-HEIGHT, WIDTH = 48, 64
+HEIGHT, WIDTH = 480, 640  # the sensor's size: its published intrinsics fit it
 SEQUENCES = ('rgbd_dataset_freiburg1_xyz', 'rgbd_dataset_freiburg3_long_office_household')
 
 

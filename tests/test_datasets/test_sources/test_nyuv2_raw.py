@@ -14,6 +14,10 @@ from mask3d_mm.datasets.sources.nyuv2_raw import (NYU_DEPTH_INTRINSICS, NYU_RGB_
 from mask3d_mm.datasets.transforms.loading import ImplausibleDepthError
 
 
+# the colour brought onto the depth grid through the frames' intrinsics (their size must fit)
+ALIGN = [dict(type='mask3d_mm.AlignColorToDepth')]
+
+
 @pytest.fixture(scope='module')
 def nyu_raw(tmp_path_factory):
     root = str(tmp_path_factory.mktemp('nyu_raw'))
@@ -22,7 +26,7 @@ def nyu_raw(tmp_path_factory):
 
 def test_metres_and_synchronisation(nyu_raw):
     root, expected = nyu_raw
-    ds = NYUv2RawDataset(data_root=root, pipeline=depth_pipeline(max_depth=10.0))
+    ds = NYUv2RawDataset(data_root=root, pipeline=depth_pipeline(max_depth=10.0) + ALIGN)
     assert len(ds) == sum(len(e['depth']) for e in expected.values()) == 8  # every depth frame
     shared = []
     for i in range(len(ds)):
@@ -42,6 +46,7 @@ def test_metres_and_synchronisation(nyu_raw):
         np.testing.assert_allclose(info['color_intrinsics'],
                                    [[fx, 0, cx], [0, fy, cy], [0, 0, 1]], rtol=1e-6)
         out = ds[i]
+        assert out['img'].shape[:2] == out['depth'].shape == (480, 640)
         np.testing.assert_allclose(out['depth'], exp['metres'][depth], rtol=1e-5, atol=1e-6)
         # within half a disparity step of the metres written: dm = m^2 / 351.3 per unit
         true = exp['true_metres'][depth]

@@ -13,6 +13,10 @@ from mask3d_mm.datasets.sources.redwood import RedwoodDataset, pair_by_time
 from mask3d_mm.datasets.transforms.loading import ImplausibleDepthError
 
 
+# the colour brought onto the depth grid through the frames' intrinsics (their size must fit)
+ALIGN = [dict(type='mask3d_mm.AlignColorToDepth')]
+
+
 @pytest.fixture(scope='module')
 def redwood(tmp_path_factory):
     root = str(tmp_path_factory.mktemp('redwood'))
@@ -32,6 +36,7 @@ def _check(ds, root, expected):
                                    [[525, 0, 319.5], [0, 525, 239.5], [0, 0, 1]])
         np.testing.assert_allclose(info['color_intrinsics'], info['depth_intrinsics'])
         out = ds[i]
+        assert out['img'].shape[:2] == out['depth'].shape == (480, 640)
         np.testing.assert_allclose(out['depth'], expected[scan]['metres'][depth], atol=1e-6)
         seen.append((scan, color))
     return seen
@@ -40,7 +45,7 @@ def _check(ds, root, expected):
 def test_metres_and_pairing_by_time_and_order(redwood):
     root, expected = redwood
     ds = RedwoodDataset(data_root=root, scenes=['00033', 'livingroom'],
-                        pipeline=depth_pipeline(max_depth=10.0))
+                        pipeline=depth_pipeline(max_depth=10.0) + ALIGN)
     seen = _check(ds, root, expected)
     assert seen == [(s, c) for s in ('00033', 'livingroom') for c in expected[s]['pairs']]
     # 00033: 4 colour frames on 5 depth frames; colour 3 and 4 share depth 4 (nearest in time)

@@ -13,6 +13,10 @@ from mask3d_mm.datasets.sources.seven_scenes import SevenScenesDataset, read_spl
 from mask3d_mm.datasets.transforms.loading import ImplausibleDepthError
 
 
+# the colour brought onto the depth grid through the frames' intrinsics (their size must fit)
+ALIGN = [dict(type='mask3d_mm.AlignColorToDepth')]
+
+
 @pytest.fixture(scope='module')
 def seven(tmp_path_factory):
     root = str(tmp_path_factory.mktemp('7scenes'))
@@ -21,7 +25,7 @@ def seven(tmp_path_factory):
 
 def test_metres_frames_and_intrinsics(seven):
     root, expected = seven
-    ds = SevenScenesDataset(data_root=root, pipeline=depth_pipeline(max_depth=10.0))
+    ds = SevenScenesDataset(data_root=root, pipeline=depth_pipeline(max_depth=10.0) + ALIGN)
     want = [(seq, fid) for seq in sorted(expected) for fid in sorted(expected[seq])]
     got = [(ds.get_data_info(i)['scene'], ds.get_data_info(i)['frame_id'])
            for i in range(len(ds))]
@@ -35,6 +39,7 @@ def test_metres_frames_and_intrinsics(seven):
                                    [[585, 0, 320], [0, 585, 240], [0, 0, 1]])
         assert 'color_intrinsics' not in info  # colour and depth are not calibrated
         out = ds[i]
+        assert out['img'].shape[:2] == out['depth'].shape == (480, 640)
         np.testing.assert_allclose(out['depth'], expected[seq][fid], atol=1e-6)
         assert (out['depth'] == 0).any()  # the 65535 pixels are invalid, not 65.5 m
 

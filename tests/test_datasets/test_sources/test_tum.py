@@ -13,6 +13,10 @@ from mask3d_mm.datasets.sources.tum import TUM_CAMERAS, TUMRGBDDataset, associat
 from mask3d_mm.datasets.transforms.loading import ImplausibleDepthError
 
 
+# the colour brought onto the depth grid through the frames' intrinsics (their size must fit)
+ALIGN = [dict(type='mask3d_mm.AlignColorToDepth')]
+
+
 @pytest.fixture(scope='module')
 def tum(tmp_path_factory):
     root = str(tmp_path_factory.mktemp('tum'))
@@ -21,7 +25,7 @@ def tum(tmp_path_factory):
 
 def test_metres_association_and_intrinsics(tum):
     root, expected = tum
-    ds = TUMRGBDDataset(data_root=root, pipeline=depth_pipeline(max_depth=10.0))
+    ds = TUMRGBDDataset(data_root=root, pipeline=depth_pipeline(max_depth=10.0) + ALIGN)
     want = []
     for seq, exp in sorted(expected.items()):
         rgb = {float(s): n for s, n in exp['rgb'].items()}
@@ -42,6 +46,7 @@ def test_metres_association_and_intrinsics(tum):
                                    [[fx, 0, cx], [0, fy, cy], [0, 0, 1]], rtol=1e-6)
         np.testing.assert_allclose(info['color_intrinsics'], info['depth_intrinsics'])
         out = ds[i]
+        assert out['img'].shape[:2] == out['depth'].shape == (480, 640)
         depth_file = osp.relpath(info['depth_path'], osp.join(root, seq))
         np.testing.assert_allclose(out['depth'], expected[seq]['metres'][depth_file], atol=1e-6)
 
