@@ -185,3 +185,18 @@ def test_pretrains_through_train_tool(raw, tmp_path):
     logs = [osp.join(dp, f) for dp, _, fs in os.walk(work) for f in fs if f.endswith('.log')]
     text = ''.join(open(p).read() for p in logs)
     assert 'Epoch(train) [1][2/2]' in text and 'loss' in text
+
+
+def test_documented_snippet_builds(raw):
+    """docs/data_preparation.md's ARKitScenes snippet on the stand-in (data_root replaced)."""
+    from helpers.native_layouts.doc_snippets import snippet_dataset_cfg
+    from mask3d_mm.registry import DATASETS
+    root, written = raw
+    cfg = snippet_dataset_cfg('ARKitScenesDataset')
+    assert cfg['data_root'].endswith('raw/Training/')
+    ds = DATASETS.build(dict(cfg, data_root=osp.join(root, 'Training')))
+    info = ds.get_data_info(0)
+    exp = written[(info['scene'], info['frame_id'])]
+    # the snippet's min_confidence=2 and max_depth=5.0
+    keep = (exp['confidence'] >= 2) & (exp['depth'] <= 5.0)
+    np.testing.assert_allclose(ds[0]['depth'], np.where(keep, exp['depth'], 0), atol=1e-6)

@@ -188,3 +188,19 @@ def test_wrong_encoding_is_named(tmp_path):
     ds = HypersimDataset(data_root=root, pipeline=depth_pipeline(max_depth=None))
     with pytest.raises(ImplausibleDepthError, match=f'depth file {path} looks implausible'):
         ds[0]
+
+
+def test_documented_snippet_builds(tmp_path):
+    """docs/data_preparation.md's Hypersim snippet on the stand-in (data_root replaced; the split
+    file where the snippet expects it)."""
+    from helpers.native_layouts.doc_snippets import snippet_dataset_cfg
+    from mask3d_mm.registry import DATASETS
+    root = str(tmp_path)
+    written = write_hypersim(root, num_frames=2)
+    cfg = snippet_dataset_cfg('HypersimDataset')
+    write_split_csv(osp.join(root, cfg['ann_file']), [('ai_001_001', 'cam_00', 0, True, 'train'),
+                                                      ('ai_001_001', 'cam_00', 1, True, 'val')])
+    ds = DATASETS.build(dict(cfg, data_root=root))
+    assert len(ds) == 1
+    written.pop(('ai_001_001', 'cam_00', 1))
+    _check_metres(ds, written)

@@ -119,3 +119,16 @@ def test_wrong_encoding_fires_the_plausibility_check(scans):
                              "beyond max_depth.*Likely cause: the values decode plausibly as .*"
                              r"encoding='matterport' \(value / 4000\)"):
         ds[0]
+
+
+def test_documented_snippet_builds(scans):
+    """docs/data_preparation.md's Matterport3D snippet on the stand-in (data_root replaced)."""
+    from helpers.native_layouts.doc_snippets import snippet_dataset_cfg
+    from mask3d_mm.registry import DATASETS
+    root, written = scans
+    cfg = snippet_dataset_cfg('Matterport3DDataset')
+    assert cfg['data_root'].endswith('v1/scans/')
+    ds = DATASETS.build(dict(cfg, data_root=root))
+    info = ds.get_data_info(0)
+    np.testing.assert_allclose(ds[0]['depth'], written[(info['scene'], info['frame_id'])]['depth'],
+                               atol=1e-6)

@@ -133,3 +133,16 @@ def test_wrong_encoding_fires_the_plausibility_check(tmp_path):
     with pytest.raises(ImplausibleDepthError,
                        match=f"depth file {path} looks implausible for encoding='matterport'"):
         ds[0]
+
+
+def test_documented_snippet_builds(tmp_path):
+    """docs/data_preparation.md's Taskonomy snippet on an Omnidata-layout stand-in (data_root
+    replaced; the split CSV where the snippet expects it)."""
+    from helpers.native_layouts.doc_snippets import snippet_dataset_cfg
+    from mask3d_mm.registry import DATASETS
+    root = str(tmp_path)
+    written = write_taskonomy(root, layout='omnidata', buildings=BUILDINGS)
+    cfg = snippet_dataset_cfg('TaskonomyDataset')
+    write_split_csv(osp.join(root, cfg['ann_file']), {'allensville': 'train', 'cauthron': 'val'})
+    ds = DATASETS.build(dict(cfg, data_root=root))
+    _check(ds, {k: v for k, v in written.items() if k[0] == 'allensville'})
