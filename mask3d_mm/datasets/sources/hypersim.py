@@ -17,7 +17,6 @@ from .native_common import Incomplete, list_dirs, list_files
 __all__ = ['HypersimDataset', 'intrinsics_from_m_cam_from_uv', 'read_camera_parameters',
            'read_split']
 
-_SCENE = re.compile(r'^ai_\d{3}_\d{3}$')
 _GEOMETRY_DIR = re.compile(r'^scene_(?P<cam>cam_\d+)_geometry_hdf5$')
 _DEPTH_FILE = re.compile(r'^frame\.(?P<frame>\d+)\.depth_meters\.hdf5$')
 CAMERA_PARAMETERS = 'metadata_camera_parameters.csv'
