@@ -1,6 +1,7 @@
 """Config changes only: tools/train.py pre-trains on a corpus in its native layout (the tiny
-synthetic config pointed at a SUN RGB-D stand-in), and the config snippet of each corpus in
-docs/data_preparation.md builds its dataset on a stand-in."""
+synthetic config pointed at a SUN RGB-D stand-in), tools/misc/verify_dataset.py reports one per
+source, and the config snippet of each corpus in docs/data_preparation.md builds its dataset on
+a stand-in."""
 import glob
 import importlib
 import math
@@ -10,6 +11,7 @@ import re
 import pytest
 
 from helpers.native_layouts.sunrgbd import write_sunrgbd
+from helpers.native_layouts.tum import write_tum
 from helpers.tools import REPO, run_tool_main
 from mask3d_mm.registry import DATASETS
 from mask3d_mm.tooling import read_scalars
@@ -71,3 +73,23 @@ def test_documented_snippet_builds_on_the_stand_in(name, tmp_path):
     cfg['data_root'] = osp.join(str(tmp_path), sub) if sub else str(tmp_path)
     ds = DATASETS.build(cfg)
     assert len(ds) > 0 and ds[0]['depth'].max() > 0
+
+
+def test_verify_dataset_reports_a_native_source(tmp_path, capsys):
+    """tools/misc/verify_dataset.py reads a native-layout reader's frames and reports the
+    depth plausibility per source: TUM frames read as millimetres are all flagged."""
+    write_tum(str(tmp_path))
+    options = ['train_dataloader.dataset.type=mask3d_mm.TUMRGBDDataset',
+               f'train_dataloader.dataset.data_root={tmp_path}',
+               'train_dataloader.dataset.ann_file=',
+               'train_dataloader.dataset.pipeline.1.depth_scale=None']
+    run_tool_main('misc/verify_dataset', TINY, '--cfg-options', *options)
+    out = capsys.readouterr().out
+    assert 'source tum: 0 bad frame(s) out of 16, 0 with implausible depth' in out
+    with pytest.raises(SystemExit) as e:
+        run_tool_main('misc/verify_dataset', TINY, '--cfg-options', *options,
+                      'train_dataloader.dataset.encoding=scannet')
+    assert e.value.code == 1
+    out = capsys.readouterr().out
+    assert 'source tum: 16 bad frame(s) out of 16, 16 with implausible depth' in out
+    assert "encoding='tum'" in out  # the likely cause
