@@ -11,8 +11,12 @@ would notice (a head that drops depth beyond 5 m trains on what a loader kept up
 built. It runs in the tools (:func:`mask3d_mm.tooling.apply_cfg_options`) and, for any
 other Runner, in :class:`mask3d_mm.engine.hooks.RecipeConsistencyHook` (``custom_hooks`` of the
 pre-training configs).
+
+In a mixture (a ``ConcatDataset``: ``...dataset.datasets[i].pipeline``) each source's loader may
+cut its depth nearer than the recipe's ``max_depth`` (a sensor's usable range); never farther.
 """
 import inspect
+import re
 from collections.abc import Mapping
 from typing import Any, Dict, List, Optional, Tuple
 
@@ -104,9 +108,29 @@ def recipe_values(cfg: Mapping) -> Dict[str, List[Tuple[str, Any, str]]]:
     return found
 
 
+# a transform of one source of a mixture (a ConcatDataset member's pipeline)
+_SOURCE_PIPELINE = re.compile(r'\.datasets\[\d+\]\.pipeline\[\d+\]\.max_depth$')
+
+
+def _check_source_limits(limits: List[Tuple[str, Any, str]],
+                         places: List[Tuple[str, Any, str]]) -> None:
+    """The ``max_depth`` of each source of a mixture is at most the recipe's."""
+    if not places:
+        return
+    path, value, note = places[0]
+    over = [p for p in limits if isinstance(p[1], float) and p[1] > value]
+    if over:
+        raise ValueError(
+            f'max_depth of a source exceeds the recipe\'s: {over[0][0]}={over[0][1]!r}'
+            f'{over[0][2]} > {path}={value!r}{note}. A source of a mixture may cut its depth '
+            'nearer than the recipe\'s max_depth, not farther: the model treats depth beyond '
+            f'{value!r} m as invalid')
+
+
 def check_recipe_consistency(cfg: Mapping) -> None:
     """Refuse a config whose pipeline, model and metric disagree on a recipe constant
-    (:data:`RECIPE_KEYS`).
+    (:data:`RECIPE_KEYS`). The sources of a mixture may set a smaller ``max_depth`` (see the
+    module docstring).
 
     Args:
         cfg (Config | dict): the finished config (after ``--cfg-options``).
@@ -114,14 +138,18 @@ def check_recipe_consistency(cfg: Mapping) -> None:
     Raises:
         ValueError: naming the first two config paths that differ, e.g. ``max_depth differs:
             train_dataloader.dataset.pipeline[1].max_depth=10.0 vs model.head.max_depth=5.0``,
-            then every place with its value.
+            then every place with its value; or a source of a mixture whose ``max_depth``
+            exceeds the recipe's.
     """
     for key, places in recipe_values(cfg).items():
+        limits = [p for p in places if key == 'max_depth' and _SOURCE_PIPELINE.search(p[0])]
+        places = [p for p in places if p not in limits]
         if not places:
             continue
         first_path, first_value, first_note = places[0]
         other = next((p for p in places if p[1] != first_value), None)
         if other is None:
+            _check_source_limits(limits, places)
             continue
         groups: Dict[str, List[str]] = {}
         for path, value, note in places:

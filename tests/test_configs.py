@@ -25,8 +25,10 @@ def test_config_builds(path):
     with DefaultScope.overwrite_default_scope(cfg.default_scope):
         model = MODELS.build(cfg.model)
         for loader in ('train_dataloader', 'val_dataloader'):
-            for t in cfg[loader].dataset.pipeline:
-                TRANSFORMS.build(t)
+            dataset = cfg[loader].dataset  # a mixture: the pipeline of each source
+            for d in dataset.get('datasets', [dataset]):
+                for t in d.pipeline:
+                    TRANSFORMS.build(t)
     assert type(model).__name__ == 'Mask3D'
     if 'normals' in path:
         assert model.head.with_normals and model.neck.out_channels == 4

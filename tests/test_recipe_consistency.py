@@ -42,9 +42,16 @@ def test_shipped_recipe_configs_agree(path):
     if cfg.model.type == 'MAE':
         assert len(values['patch_size']) == 3 and not values['max_depth']
         return
-    assert {v for _, v, _ in values['max_depth']} == {cfg.max_depth} == {10.0}
-    assert len(values['max_depth']) == 5, values['max_depth']  # 2 loaders, 2 model, metric
-    assert len(values['patch_size']) == 6, values['patch_size']  # 2 mask gens, 4 model
+    # a mixture: a loader and a mask generator per source, each source's max_depth <= 10
+    sources = len(cfg.train_dataloader.dataset.get('datasets', [None]))
+    per_source = [v for p, v, _ in values['max_depth'] if '.datasets[' in p]
+    assert len(per_source) == (sources if sources > 1 else 0)
+    assert all(v <= cfg.max_depth for v in per_source), per_source
+    assert {v for p, v, _ in values['max_depth']
+            if '.datasets[' not in p} == {cfg.max_depth} == {10.0}
+    # loaders (one per source, val), model (2), metric
+    assert len(values['max_depth']) == sources + 4, values['max_depth']
+    assert len(values['patch_size']) == sources + 5, values['patch_size']  # + 4 model
     # under any Runner, not only this repository's tools
     assert dict(type='mask3d_mm.RecipeConsistencyHook') in cfg.custom_hooks
 
@@ -129,3 +136,25 @@ def test_other_shipped_configs_pass(path):
     """The tools run the check on every config: the downstream ones (mmseg, mmdet, depth
     estimation) pass too."""
     check_recipe_consistency(Config.fromfile(path))
+
+
+def test_a_source_of_a_mixture_may_cut_depth_nearer_never_farther():
+    """In a mixture each source's loader has its own max_depth (a sensor's range): below the
+    recipe's it passes, above it is refused naming the source's key; outside a mixture a loader
+    still must agree exactly."""
+    mixed = osp.join(REPO, 'configs/mask3d/vit-tiny_synthetic-mixed.py')
+    cfg = Config.fromfile(mixed)
+    assert cfg.train_dataloader.dataset.datasets[1].pipeline[1].max_depth == 8.0  # tum
+    check_recipe_consistency(cfg)
+    cfg.train_dataloader.dataset.datasets[2].pipeline[1].max_depth = 12.0
+    key = 'train_dataloader.dataset.datasets[2].pipeline[1].max_depth=12.0'
+    with pytest.raises(ValueError, match=re.escape(f"max_depth of a source exceeds the recipe's: "
+                                                   f'{key} > ')):
+        check_recipe_consistency(cfg)
+    cfg = Config.fromfile(mixed)  # the model's max_depth still agrees with the metric's
+    with pytest.raises(ValueError, match='max_depth differs: val_dataloader'):
+        _apply(cfg, 'model.head.max_depth=5.0')
+    single = Config.fromfile(TINY)
+    single.train_dataloader.dataset.pipeline[1].max_depth = 8.0
+    with pytest.raises(ValueError, match='max_depth differs'):
+        check_recipe_consistency(single)

@@ -34,11 +34,12 @@ class PackRGBDInputs(PackInputs):
         algorithm_keys (Sequence[str]): Keys stored as data fields (tensors).
             Defaults to ('depth', 'rgb_mask', 'depth_mask').
         meta_keys (Sequence[str]): Keys stored as metainfo. Defaults to MMPretrain's defaults
-            plus 'depth_path', 'depth_intrinsics' and 'crop_bbox'.
+            plus 'depth_path', 'depth_intrinsics', 'crop_bbox' and 'source' (the frame's
+            corpus, counted by ``mask3d_mm.SourceCountHook``).
     """
 
     DEFAULT_META_KEYS = PackInputs.DEFAULT_META_KEYS + ('depth_path', 'depth_intrinsics',
-                                                        'crop_bbox')
+                                                        'crop_bbox', 'source')
 
     def __init__(self,
                  input_key: str = 'img',
