@@ -102,8 +102,10 @@ class RGBDFramesDataset(BaseDataset):
 
     Each data info holds what :meth:`scan` returns: ``img_path``, ``depth_path``, ``scene``
     (the scene / sequence / video), ``frame_id`` (str) and, when the corpus ships them,
-    ``depth_intrinsics`` / ``color_intrinsics`` ((3, 3) float32, for the image size of the
-    file), ``confidence_path``, ``timestamp`` (float, seconds); plus ``depth_encoding`` (how
+    ``depth_intrinsics`` / ``color_intrinsics`` ((3, 3) float32) with the (W, H) they are
+    given for in ``depth_intrinsics_wh`` / ``color_intrinsics_wh`` where the corpus states it
+    (``AlignColorToDepth`` scales them to the files as read; without it the size is inferred
+    from the principal point), ``confidence_path``, ``timestamp`` (float, seconds); plus ``depth_encoding`` (how
     the depth files are encoded, read by ``LoadDepthFromFile``) and ``source`` (which corpus:
     mixtures and ``tools/misc/verify_dataset.py`` count per source).
 
@@ -198,8 +200,9 @@ class RGBDFramesDataset(BaseDataset):
 
         Returns:
             list[dict]: each with ``img_path``, ``depth_path``, ``scene`` (str), ``frame_id``
-            (str) and optionally ``depth_intrinsics`` / ``color_intrinsics`` ((3, 3) float32
-            for the image size of the file), ``confidence_path``, ``timestamp`` (float),
+            (str) and optionally ``depth_intrinsics`` / ``color_intrinsics`` ((3, 3) float32),
+            ``depth_intrinsics_wh`` / ``color_intrinsics_wh`` (the (W, H) they are for),
+            ``confidence_path``, ``timestamp`` (float),
             ``depth_encoding`` (when frames of one corpus differ) and other keys for the
             pipeline.
         """

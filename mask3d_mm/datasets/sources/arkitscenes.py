@@ -278,10 +278,11 @@ class ARKitScenesDataset(RGBDFramesDataset):
                     if pincam is None:
                         no_k += 1
                     else:
-                        k, _ = read_pincam(self.join(fdir, 'lowres_wide_intrinsics', pincam),
+                        k, k_wh = read_pincam(self.join(fdir, 'lowres_wide_intrinsics', pincam),
                                            self.backend_args)
                         frame['depth_intrinsics'] = k
                         frame['color_intrinsics'] = k.copy()
+                        frame['depth_intrinsics_wh'] = frame['color_intrinsics_wh'] = k_wh
                 frames.append(frame)
             no_depth += len(colour) - len(used_colour)
         incomplete.log()

@@ -10,7 +10,6 @@ from mmengine.logging import MMLogger
 
 from mask3d_mm.registry import DATASETS
 from ..rgbd_frames import RGBDFramesDataset
-from ..transforms.camera import intrinsics_for_image
 from ..transforms.depth_io import HYPERSIM_SIZE, hypersim_intrinsics
 from .native_common import Incomplete, list_dirs, list_files
 
@@ -146,10 +145,10 @@ class HypersimDataset(RGBDFramesDataset):
     square pixels; 1024x768, f = 886.81 px, centred), ``depth_intrinsics`` =
     ``color_intrinsics``. Some scenes use tilt-shift lens settings (contrib/mikeroberts3000
     README): with ``metadata_camera_parameters.csv`` each scene gets its own intrinsics from
-    ``M_cam_from_uv`` (:func:`intrinsics_from_m_cam_from_uv`). ``LoadDepthFromFile`` infers the
-    image size of intrinsics from their principal point, which a strong lens shift moves far
-    off-centre: those scenes are read with the default camera and named in a warning (and a
-    skew of tilted image planes is not used by the planar conversion).
+    ``M_cam_from_uv`` (:func:`intrinsics_from_m_cam_from_uv`), with a principal point that a
+    lens shift moves off-centre. Each frame states the image size its intrinsics are for
+    (``depth_intrinsics_wh``), so they are scaled to the files as read, not guessed from the
+    principal point. The skew of tilted image planes is not used by the planar conversion.
 
     Licence: Hypersim is CC BY-SA 3.0.
 
@@ -209,8 +208,10 @@ class HypersimDataset(RGBDFramesDataset):
         super().__init__(data_root=data_root, ann_file=ann_file, **kwargs)
 
     # ---- cameras -------------------------------------------------------------------------------
-    def _cameras(self) -> Dict[str, np.ndarray]:
-        """Scene -> (3, 3) intrinsics from the camera parameters file ({} without one)."""
+    def _cameras(self) -> Dict[str, Tuple[np.ndarray, Tuple[int, int]]]:
+        """Scene -> ((3, 3) intrinsics, (W, H) they are for) from the camera parameters file
+        ({} without one); tilt-shift scenes keep their off-centre principal point, since each
+        frame states the size its intrinsics are for (``*_intrinsics_wh``)."""
         path = self.camera_parameters
         if path == '':
             return {}
@@ -220,26 +221,9 @@ class HypersimDataset(RGBDFramesDataset):
                 return {}
         elif not (path.startswith('/') or '://' in path):
             path = self.join(self.data_root, path)
-        cameras, off_centre = {}, []
-        for scene, (k, wh) in read_camera_parameters(path, self.backend_args).items():
-            # LoadDepthFromFile must attribute K to the image size (from its principal point)
-            try:
-                usable = intrinsics_for_image(k, wh)[1] is None
-            except ValueError:
-                usable = False
-            if usable:
-                cameras[scene] = k
-            else:
-                off_centre.append(f'{scene} (cx, cy = {k[0, 2]:.1f}, {k[1, 2]:.1f} at '
-                                  f'{wh[0]}x{wh[1]})')
+        cameras = read_camera_parameters(path, self.backend_args)
         MMLogger.get_current_instance().info(
             f'HypersimDataset: per-scene intrinsics of {len(cameras)} scene(s) from {path}')
-        if off_centre:
-            MMLogger.get_current_instance().warning(
-                f'HypersimDataset: {len(off_centre)} scene(s) of {path} have a principal point '
-                'so far off-centre (tilt-shift lens) that LoadDepthFromFile would take their '
-                'intrinsics for another image size; read with the default camera: '
-                + ', '.join(off_centre[:5]) + (', ...' if len(off_centre) > 5 else ''))
         return cameras
 
     # ---- layout --------------------------------------------------------------------------------
@@ -334,10 +318,11 @@ class HypersimDataset(RGBDFramesDataset):
             if lacking:
                 incomplete.add(f'frame {scene}/{cam}/{i:04d} lacks {" and ".join(lacking)}')
                 continue
-            k = cameras.get(scene, default_k)
+            k, wh = cameras.get(scene, (default_k, HYPERSIM_SIZE))
             frames.append(dict(img_path=self.join(colour_dir, colour_name),
                                depth_path=self.join(depth_dir, depth_name), scene=scene,
                                frame_id=f'{cam}_{i:04d}', depth_intrinsics=k,
-                               color_intrinsics=k.copy()))
+                               color_intrinsics=k.copy(), depth_intrinsics_wh=tuple(wh),
+                               color_intrinsics_wh=tuple(wh)))
         incomplete.log()
         return frames

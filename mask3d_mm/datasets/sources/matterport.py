@@ -14,6 +14,7 @@ __all__ = ['Matterport3DDataset', 'read_undistorted_conf']
 
 COLOR_DIR, DEPTH_DIR = 'undistorted_color_images', 'undistorted_depth_images'
 CAMERA_DIR = 'undistorted_camera_parameters'
+MATTERPORT_SIZE = (1280, 1024)  # (W, H) of the undistorted images the .conf intrinsics are for
 _COLOR = re.compile(r'^(?P<uuid>[0-9a-zA-Z]+)_i(?P<cam>\d+)_(?P<yaw>\d+)\.jpg$')
 
 
@@ -205,6 +206,7 @@ class Matterport3DDataset(RGBDFramesDataset):
                 if k is not None:
                     frame['depth_intrinsics'] = k
                     frame['color_intrinsics'] = k.copy()
+                    frame['depth_intrinsics_wh'] = frame['color_intrinsics_wh'] = MATTERPORT_SIZE
                     frame['pose'] = pose
                 frames.append(frame)
         incomplete.log()

@@ -13,6 +13,7 @@ __all__ = ['NYUv2RawDataset', 'NYU_DEPTH_INTRINSICS', 'NYU_RGB_INTRINSICS', 'nyu
            'sync_frames']
 
 # the NYU Depth V2 toolbox's camera_params.m (calibrated with RGBDemo), 640x480
+NYU_SIZE = (640, 480)  # (W, H) the toolbox's camera_params.m are for
 NYU_DEPTH_INTRINSICS = (5.8262448167737955e+02, 5.8269103270988637e+02,
                         3.1304475870804731e+02, 2.3844389626620386e+02)  # fx_d, fy_d, cx_d, cy_d
 NYU_RGB_INTRINSICS = (5.1885790117450188e+02, 5.1946961112127485e+02,
@@ -179,7 +180,8 @@ class NYUv2RawDataset(RGBDFramesDataset):
                                    scene=scene or root.rstrip('/').rsplit('/', 1)[-1],
                                    frame_id=depth[:-len('.pgm')], timestamp=nyu_timestamp(depth),
                                    time_difference=diff, depth_intrinsics=k_depth,
-                                   color_intrinsics=k_rgb))
+                                   color_intrinsics=k_rgb, depth_intrinsics_wh=NYU_SIZE,
+                                   color_intrinsics_wh=NYU_SIZE))
         incomplete.log()
         if dropped:
             MMLogger.get_current_instance().info(

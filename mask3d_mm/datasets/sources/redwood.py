@@ -15,6 +15,7 @@ __all__ = ['RedwoodDataset', 'REDWOOD_INTRINSICS', 'redwood_timestamp', 'pair_by
 
 # the Redwood scans' readme: "The focal length is 525 for both axes and the principal point is
 # (319.5, 239.5)" (PrimeSense Carmine, 640x480); (fx, fy, cx, cy)
+REDWOOD_SIZE = (640, 480)  # (W, H) of the default intrinsics
 REDWOOD_INTRINSICS = (525.0, 525.0, 319.5, 239.5)
 COLOR_DIRS = ('rgb', 'image', 'color')  # Redwood scans; Open3D's reconstruction system
 PAIRINGS = ('auto', 'order', 'timestamp')
@@ -245,6 +246,8 @@ class RedwoodDataset(RGBDFramesDataset):
                 frame = dict(img_path=self.join(folder, color), depth_path=self.join(folder, depth),
                              scene=scan, frame_id=split_name(color.rsplit('/', 1)[-1])[0],
                              depth_intrinsics=k, color_intrinsics=k.copy())
+                if not isinstance(self.intrinsics, str):  # numbers for the 640x480 sensor
+                    frame.update(depth_intrinsics_wh=REDWOOD_SIZE, color_intrinsics_wh=REDWOOD_SIZE)
                 t = redwood_timestamp(color)
                 if t is not None:
                     frame['timestamp'] = t

@@ -13,6 +13,7 @@ __all__ = ['SevenScenesDataset', 'SEVEN_SCENES_DEPTH_INTRINSICS', 'read_split']
 
 # the 7-Scenes readme: "default intrinsics for the depth camera: principal point (320, 240),
 # focal length (585, 585)" (640x480); (fx, fy, cx, cy)
+SEVEN_SCENES_SIZE = (640, 480)  # (W, H) of the default intrinsics
 SEVEN_SCENES_DEPTH_INTRINSICS = (585.0, 585.0, 320.0, 240.0)
 SPLITS = {'train': 'TrainSplit.txt', 'test': 'TestSplit.txt'}
 _SEQUENCE = re.compile(r'^seq-\d+$')
@@ -161,6 +162,7 @@ class SevenScenesDataset(RGBDFramesDataset):
                     frames.append(dict(img_path=self.join(seq_dir, f'{fid}.color.png'),
                                        depth_path=self.join(seq_dir, depth),
                                        scene=f'{scene}/{seq}', frame_id=fid,
-                                       depth_intrinsics=k_depth))
+                                       depth_intrinsics=k_depth,
+                                       depth_intrinsics_wh=SEVEN_SCENES_SIZE))
         incomplete.log()
         return frames

@@ -216,7 +216,7 @@ class TaskonomyDataset(RGBDFramesDataset):
                              f'{fov} is not in (0, pi)')
         f = res / 2 / math.tan(fov / 2)
         c = (res - 1) / 2
-        return intrinsics_from(f, f, c, c)
+        return intrinsics_from(f, f, c, c), (res, res)
 
     # ---- RGBDFramesDataset API -----------------------------------------------------------------
     def scan(self) -> List[dict]:
@@ -253,9 +253,10 @@ class TaskonomyDataset(RGBDFramesDataset):
                              depth_path=self.join(depth_dir, depth[key]), scene=building,
                              frame_id=frame_id)
                 if key in infos:
-                    k = self._intrinsics(self.join(info_dir, infos[key]))
+                    k, wh = self._intrinsics(self.join(info_dir, infos[key]))
                     frame['depth_intrinsics'] = k
                     frame['color_intrinsics'] = k.copy()
+                    frame['depth_intrinsics_wh'] = frame['color_intrinsics_wh'] = wh
                 elif self.read_point_info:
                     no_info += 1
                 frames.append(frame)

@@ -21,6 +21,7 @@ TUM_CAMERAS: Dict[str, Tuple[float, float, float, float]] = {
     'freiburg3': (535.4, 539.2, 320.1, 247.6),
     'ros_default': (525.0, 525.0, 319.5, 239.5),
 }
+TUM_SIZE = (640, 480)  # (W, H) TUM's calibrations are for
 _CAMERA_IN_NAME = re.compile(r'freiburg([123])')
 
 
@@ -215,7 +216,8 @@ class TUMRGBDDataset(RGBDFramesDataset):
                              scene=seq, frame_id=self._stamp(lists['rgb'][t_rgb][0], t_rgb),
                              timestamp=t_rgb, depth_timestamp=t_depth)
                 if k is not None:
-                    frame.update(depth_intrinsics=k, color_intrinsics=k.copy())
+                    frame.update(depth_intrinsics=k, color_intrinsics=k.copy(),
+                                 depth_intrinsics_wh=TUM_SIZE, color_intrinsics_wh=TUM_SIZE)
                 frames.append(frame)
         incomplete.log()
         return frames

@@ -150,13 +150,13 @@ class AlignImageTo(BaseTransform):
     def _intrinsics(self, results: dict, key: str, wh: Tuple[int, int]) -> np.ndarray:
         """``results[key]`` scaled to an image of size ``wh`` (noted once when scaled)."""
         try:
-            k, native = intrinsics_for_image(results[key], wh)
+            k, native = intrinsics_for_image(results[key], wh, results.get(f'{key}_wh'))
         except ValueError as e:
             raise ValueError(f'{key} do not fit the images ({_files(results)}): {e}') from e
         if native is not None:
             _note_once((key, native, wh),
                        f'{type(self).__name__}: {key} are for a {native[0]}x{native[1]} image '
-                       f'(principal point at its centre); scaled to the {wh[0]}x{wh[1]} image '
+                       f'({"as the dataset states" if results.get(f"{key}_wh") else "principal point at its centre"}); scaled to the {wh[0]}x{wh[1]} image '
                        f'read ({_files(results)}; noted once)')
         return k
 

@@ -143,13 +143,14 @@ def ray_to_planar(distance: np.ndarray, k: np.ndarray) -> np.ndarray:
 
 def frame_ray_intrinsics(results: dict, shape: Tuple[int, int]) -> np.ndarray:
     """The intrinsics for :func:`ray_to_planar` of a map of ``shape`` (H, W): the frame's
-    ``depth_intrinsics`` scaled to the map (see :func:`~.camera.intrinsics_for_image`), else
+    ``depth_intrinsics`` scaled to the map from ``depth_intrinsics_wh`` when the frame states
+    it (see :func:`~.camera.intrinsics_for_image`), else
     Hypersim's default camera (:func:`hypersim_intrinsics`)."""
     wh = (shape[1], shape[0])
     k = results.get('depth_intrinsics')
     if k is None:
         return hypersim_intrinsics(wh)
-    return intrinsics_for_image(k, wh)[0]
+    return intrinsics_for_image(k, wh, results.get('depth_intrinsics_wh'))[0]
 
 
 def read_confidence(path: str, shape: Tuple[int, int], depth_path: str,

@@ -87,13 +87,12 @@ def test_per_scene_camera_parameters(tmp_path):
     k = {ds.get_data_info(i)['scene']: ds.get_data_info(i)['depth_intrinsics'] for i in range(3)}
     np.testing.assert_allclose(k['ai_001_001'], intrinsics_from_m_cam_from_uv(SHIFT_M, (128, 96)))
     assert k['ai_001_001'][0, 2] > 64 and k['ai_001_001'][1, 2] > 48  # shifted principal point
-    # the tilt-shift scene's principal point is too far off-centre for LoadDepthFromFile's
-    # size inference: read with the default camera, named in a warning
+    # the tilt-shift scene keeps its own camera: each frame states the size its K is for
     np.testing.assert_allclose(k['ai_003_001'],
-                               [[886.81, 0, 511.5], [0, 886.81, 383.5], [0, 0, 1]], atol=0.01)
+                               intrinsics_from_m_cam_from_uv(TILT_SHIFT_M, (128, 96)))
     np.testing.assert_allclose(k['ai_002_001'], intrinsics_from_m_cam_from_uv(DEFAULT_M,
                                                                               (128, 96)))
-    assert any('ai_003_001 (cx, cy = ' in m and 'default camera' in m for m in handler.messages)
+    assert all(ds.get_data_info(i)['depth_intrinsics_wh'] == (128, 96) for i in range(3))
     # the shifted camera's planar depth from its own rays (the stand-in casts them with
     # Hypersim's M_cam_from_uv, the reader's K is derived from it)
     written.pop(('ai_003_001', 'cam_00', 0))

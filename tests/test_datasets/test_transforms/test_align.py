@@ -218,3 +218,19 @@ def test_identity_warp_is_skipped():
     shifted = np.array([[1., 0., 0.5], [0., 1., 0.], [0., 0., 1.]])
     assert warp_to_camera(img, shifted, (6, 4), 1) is not img
     assert warp_to_camera(img, np.eye(3), (3, 2), 1).shape == (2, 3, 3)
+
+
+def test_stated_intrinsics_size_wins_over_the_principal_point(messages):
+    """TUM freiburg1's calibration (cy = 255.3) is for 640x480; guessed from its principal
+    point it reads as a 640x512 image. A half-size copy aligns when the frame states the size
+    (``*_intrinsics_wh``, as the corpus readers do), and is refused when it does not."""
+    k = np.array([[517.3, 0, 318.6], [0, 516.5, 255.3], [0, 0, 1]], np.float32)
+    frame = dict(depth_frame(k_depth=k, hw=(240, 320)), img=ramp(240, 320),
+                 color_intrinsics=k.copy())
+    with pytest.raises(ValueError, match='640x512'):
+        AlignColorToDepth()(dict(frame))
+    out = AlignColorToDepth()(dict(frame, depth_intrinsics_wh=(640, 480),
+                                   color_intrinsics_wh=(640, 480)))
+    assert out['img'].shape[:2] == (240, 320)
+    np.testing.assert_allclose(out['img'], frame['img'], atol=1e-3)  # one camera: unchanged
+    assert any('as the dataset states' in m for m in messages)
