@@ -13,16 +13,18 @@ class ScanNetDepthDataset(ScanNetRGBDDataset):
     mmseg's ``NYUDataset`` pairs ``images/X.jpg`` with ``annotations/X.png``; ScanNet keeps
     colour and depth in sibling folders of each scene and splits by scene lists, which is
     :class:`ScanNetRGBDDataset`'s scanning (scene list / ``scenes``, numeric frame order,
-    ``frame_skip``, camera intrinsics). This subclass only adds to each data info what mmseg's
-    depth pipeline reads: ``depth_map_path`` (the frame's depth file, for
-    ``LoadDepthAnnotation``) and an empty ``seg_fields``.
+    ``frame_skip``, camera intrinsics). This subclass only adds to each data info mmseg's keys:
+    ``depth_map_path`` (the frame's depth file, named in mmseg's metainfo and the depth heads'
+    warnings) and an empty ``seg_fields``.
 
     A pipeline (see ``configs/benchmarks/depth/``): ``LoadImageFromFile``,
-    ``mask3d_mm.LoadDepthFromFile`` (checks the depth encoding of the file),
-    ``mask3d_mm.AlignImageTo`` (colour onto the 640x480 depth grid, through the intrinsics;
-    sets ``ori_shape`` to it, so predictions are evaluated at the depth resolution), then
-    ``LoadDepthAnnotation`` (``depth_rescale_factor=1e-3``: uint16 millimetres -> metres) and
-    mmseg's transforms.
+    ``mask3d_mm.LoadDepthFromFile`` (the one decode of the depth file, in the frame's encoding,
+    with its checks), ``mask3d_mm.AlignImageTo`` (colour onto the 640x480 depth grid, through
+    the intrinsics; sets ``ori_shape`` to it, so predictions are evaluated at the depth
+    resolution), ``mask3d_mm.DepthToTarget`` (the decoded metres as mmseg's ``gt_depth_map``)
+    and mmseg's transforms. ``DepthToTarget`` needs no ``seg_fields`` from the dataset, so the
+    same pipeline runs on any :class:`~mask3d_mm.datasets.RGBDFramesDataset` reader (e.g.
+    ``configs/benchmarks/depth/upernet-depth_vit-b_mask3d_frames-240x320.py``).
 
     Args:
         **kwargs: the arguments of :class:`ScanNetRGBDDataset` (``data_root``, ``ann_file``,

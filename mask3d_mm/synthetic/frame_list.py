@@ -7,6 +7,7 @@ tiny mixture (configs/mask3d/vit-tiny_synthetic-mixed.py), read by
 
     out_dir/
         frames.txt                       "sceneXXXX_00/rgb/N.jpg sceneXXXX_00/depth/N.png" lines
+        train.txt, val.txt               the same lines, the last scene for val (2+ scenes)
         sceneXXXX_00/rgb/NNNNNN.jpg      colour, the depth camera's view at the depth size
         sceneXXXX_00/depth/NNNNNN.png    uint16 in the encoding (or .npy float32 metres)
         sceneXXXX_00/intrinsics.txt      3x3, the depth camera
@@ -80,7 +81,7 @@ def write_synthetic_frame_list(out_dir: str, encoding: str = 'tum', num_scenes: 
         scenes = generate_scannet_scenes(scannet, num_scenes=num_scenes,
                                          frames_per_scene=frames_per_scene, height=height,
                                          width=width, seed=seed)
-        lines = []
+        lines, scene_lines = [], []
         for scene_dir in scenes:
             scene = osp.basename(scene_dir)
             for sub in ('rgb', 'depth'):
@@ -99,8 +100,13 @@ def write_synthetic_frame_list(out_dir: str, encoding: str = 'tum', num_scenes: 
                 rgb = f'{scene}/rgb/{stem}.jpg'
                 shutil.copyfile(osp.join(scene_dir, 'color', f'{stem}.jpg'), osp.join(part, rgb))
                 lines.append(f'{rgb} {depth}\n')
-        with open(osp.join(part, 'frames.txt'), 'w') as f:
-            f.write('# colour depth, relative to this folder\n' + ''.join(lines))
+            scene_lines.append(lines[-frames_per_scene:])
+        lists = dict(frames=lines)
+        if len(scenes) > 1:
+            lists.update(train=sum(scene_lines[:-1], []), val=scene_lines[-1])
+        for name, content in lists.items():
+            with open(osp.join(part, f'{name}.txt'), 'w') as f:
+                f.write('# colour depth, relative to this folder\n' + ''.join(content))
         with open(osp.join(part, MARKER), 'w') as f:
             json.dump(dict(record or {}, generator=GENERATOR, layout='frame list',
                            encoding=encoding), f, indent=1)

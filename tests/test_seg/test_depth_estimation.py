@@ -1,12 +1,15 @@
 """Monocular depth estimation (mmseg ``DepthEstimator``): the depth heads, the ScanNet depth
-dataset, mmseg's ``DepthMetric`` as the configs set it, and every config of
-configs/benchmarks/depth/ trained and validated through the real Runner and tools."""
+dataset, the training target decoded once in the source's encoding (``LoadDepthFromFile`` +
+``DepthToTarget``, also on NYUv2 and any frame list), mmseg's ``DepthMetric`` as the configs
+set it, and every config of configs/benchmarks/depth/ trained and validated through the real
+Runner and tools."""
 import mask3d_mm  # noqa: F401,I001  (first: compat patches)
 
 import glob
 import logging
 import os.path as osp
 import re
+import shutil
 import sys
 
 import cv2
@@ -14,7 +17,7 @@ import numpy as np
 import pytest
 import torch
 from helpers.seg_data import REPO, shrink_seg_cfg
-from helpers.tools import run
+from helpers.tools import run, run_tool_main
 from mmengine.config import Config
 from mmengine.logging import MMLogger
 from mmengine.registry import DefaultScope
@@ -25,7 +28,18 @@ CFG_DIR = osp.join(REPO, 'configs/benchmarks/depth')
 CONFIGS = sorted(glob.glob(osp.join(CFG_DIR, '*.py')))
 TINY_CFG = osp.join(CFG_DIR, 'upernet-depth_vit-tiny_synthetic-scannet.py')
 NYU_CFG = osp.join(CFG_DIR, 'upernet-depth_vit-b_mask3d_nyuv2-416x544.py')
+FRAMES_CFG = osp.join(CFG_DIR, 'upernet-depth_vit-b_mask3d_frames-240x320.py')
 CROP = (96, 128)  # the 6x8 grid of the tiny Mask3D export
+
+
+@pytest.fixture(scope='module')
+def synthetic_frames(tmp_path_factory) -> str:
+    """A frame list (train.txt: 1 scene, val.txt: 1 scene, 4 frames each) of uint16 mm depth,
+    the generic depth config's default encoding (depth_scale=1000)."""
+    from mask3d_mm.synthetic.frame_list import write_synthetic_frame_list
+    root = str(tmp_path_factory.mktemp('frames') / 'mm')
+    write_synthetic_frame_list(root, encoding='scannet', num_scenes=2, frames_per_scene=4)
+    return root
 
 
 def build(cfg_model: dict):
@@ -193,6 +207,85 @@ def test_scannet_depth_dataset_pipeline(synthetic_scannet):
             DATASETS.build(dict(cfg, required=('color', )))
 
 
+# ---- the target: one decode, the source's encoding ----------------------------------------------
+def _dataset(path: str, split: str, **update):
+    from mmseg.registry import DATASETS
+    cfg = Config.fromfile(path)[f'{split}_dataloader'].dataset
+    cfg.update(update)
+    with DefaultScope.overwrite_default_scope('mmseg'):
+        return DATASETS.build(cfg)
+
+
+def test_nyuv2_target_is_the_depth_file_in_metres(tiny_nyuv2):
+    """mmseg's NYUDataset through the NYUv2 config's test pipeline: the target is the uint16 mm
+    depth file / 1000, read once by LoadDepthFromFile (from mmseg's depth_map_path)."""
+    ds = _dataset(NYU_CFG, 'val', data_root=tiny_nyuv2)
+    names = [type(t).__name__ for t in ds.pipeline.transforms]
+    assert names == ['LoadImageFromFile', 'LoadDepthFromFile', 'DepthToTarget', 'PackSegInputs']
+    info = ds.get_data_info(0)
+    raw = cv2.imread(info['depth_map_path'], cv2.IMREAD_UNCHANGED)
+    assert raw.dtype == np.uint16
+    gt = ds[0]['data_samples'].gt_depth_map.data[0].numpy()
+    expected = raw.astype(np.float32) / 1000
+    expected[expected > 10] = 0  # beyond max_depth: no target
+    assert np.allclose(gt, expected) and (gt > 0).any()
+
+
+def test_nyuv2_8bit_depth_is_an_error_naming_the_file(tiny_nyuv2, tmp_path):
+    """A copy of the NYUv2 layout whose depth PNGs were saved as 8 bits: mmseg's
+    LoadDepthAnnotation read it as 0.02-0.24 m without a word; now training stops at the first
+    such file, naming it, and tools/misc/verify_dataset.py lists every one."""
+    root = str(tmp_path / 'nyuv2')
+    shutil.copytree(tiny_nyuv2, root)
+    depth_dir = osp.join(root, 'depth', 'train')
+    bad = sorted(glob.glob(osp.join(depth_dir, '*.png')))
+    for path in bad:
+        mm = cv2.imread(path, cv2.IMREAD_UNCHANGED)
+        cv2.imwrite(path, np.clip(mm // 40, 0, 255).astype(np.uint8))  # a visualisation
+    ds = _dataset(NYU_CFG, 'train', data_root=root)
+    with pytest.raises(ValueError, match=re.escape(f'depth file {bad[0]} is an 8-bit image')):
+        ds[0]
+    out = tmp_path / 'bad.txt'
+    with pytest.raises(SystemExit) as exit_info:
+        run_tool_main('misc/verify_dataset', NYU_CFG, '--out-path', str(out), '--cfg-options',
+                      f'train_dataloader.dataset.data_root={root}')
+    assert exit_info.value.code == 1
+    lines = out.read_text().splitlines()
+    assert len(lines) == len(bad) and all(f'depth file {p} is an 8-bit image' in line
+                                          for p, line in zip(bad, lines)), lines
+
+
+def test_depth_to_target_moves_the_decoded_depth():
+    from mask3d_mm.datasets.transforms import DepthToTarget
+    depth = np.full((4, 6), 2.5, np.float32)
+    out = DepthToTarget()(dict(depth=depth, seg_fields=['gt_seg_map']))
+    assert out['gt_depth_map'] is depth and 'depth' not in out  # no stale copy left behind
+    assert out['seg_fields'] == ['gt_seg_map', 'gt_depth_map']
+    assert out['depth_rescale_factor'] == 1.0
+    assert DepthToTarget()(dict(depth=depth))['seg_fields'] == ['gt_depth_map']
+    with pytest.raises(KeyError, match='LoadDepthFromFile before it.*a.jpg'):
+        DepthToTarget()(dict(img_path='a.jpg'))
+
+
+def test_frame_list_target_follows_the_encoding(tmp_path):
+    """The generic depth config on a frame list written at TUM's scale: depth_scale=5000 gives
+    the target in metres (the file / 5000), the same scene as the millimetre files."""
+    from mask3d_mm.synthetic.frame_list import write_synthetic_frame_list
+    roots = {}
+    for name, encoding in (('tum', 'tum'), ('mm', 'scannet')):
+        roots[name] = str(tmp_path / name)
+        write_synthetic_frame_list(roots[name], encoding=encoding, num_scenes=2,
+                                   frames_per_scene=2)
+    tum = _dataset(FRAMES_CFG, 'val', data_root=roots['tum'], depth_scale=5000.0)
+    mm = _dataset(FRAMES_CFG, 'val', data_root=roots['mm'])
+    info = tum.get_data_info(0)
+    assert info['depth_encoding'] == 'scale:5000'
+    raw = cv2.imread(info['depth_path'], cv2.IMREAD_UNCHANGED)
+    gt = tum[0]['data_samples'].gt_depth_map.data[0].numpy()
+    assert np.allclose(gt, raw.astype(np.float32) / 5000)
+    assert np.allclose(gt, mm[0]['data_samples'].gt_depth_map.data[0].numpy(), atol=1e-3)
+
+
 # ---- the Mask3D export -------------------------------------------------------------------------
 @pytest.mark.slow
 def test_mask3d_export_loads_into_the_tiny_depth_config(mask3d_export):
@@ -214,6 +307,7 @@ def test_config_set():
         for data in ('nyuv2-416x544', 'scannet-240x320'):
             assert f'upernet-depth_vit-b_{init}_{data}.py' in names
     assert 'upernet-depth_vit-tiny_synthetic-scannet.py' in names
+    assert 'upernet-depth_vit-b_mask3d_frames-240x320.py' in names  # any RGB-D collection
 
 
 @pytest.mark.parametrize('path', CONFIGS, ids=osp.basename)
@@ -224,8 +318,10 @@ def test_config_trains_and_validates(path, request, tmp_path, mask3d_export, in1
     assert cfg.model.type == 'DepthEstimator' and cfg.model.pretrained is None
     assert cfg.model.data_preprocessor.seg_pad_val == 0
     assert tuple(cfg.model.backbone.img_size) == tuple(cfg.model.data_preprocessor.size)
-    nyu = cfg.train_dataloader.dataset.type == 'NYUDataset'  # mmseg's
-    root = request.getfixturevalue('tiny_nyuv2' if nyu else 'synthetic_scannet')
+    dataset_type = cfg.train_dataloader.dataset.type
+    root = request.getfixturevalue('tiny_nyuv2' if dataset_type == 'NYUDataset'  # mmseg's
+                                   else 'synthetic_frames' if 'FrameList' in dataset_type
+                                   else 'synthetic_scannet')
     init = cfg.model.backbone.init_cfg
     ckpt = None if init is None else in1k_checkpoint if 'prefix' in init else mask3d_export
     runner = Runner.from_cfg(shrink_seg_cfg(cfg, root, ckpt, str(tmp_path), crop=(64, 96),

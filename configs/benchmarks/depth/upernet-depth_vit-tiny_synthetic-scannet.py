@@ -28,12 +28,12 @@ meta_keys = ('img_path', 'depth_map_path', 'ori_shape', 'img_shape', 'pad_shape'
              'scale_factor', 'flip', 'flip_direction')
 load_aligned = [
     dict(type='LoadImageFromFile'),
-    dict(type='mask3d_mm.LoadDepthFromFile'),
+    dict(type='mask3d_mm.LoadDepthFromFile', max_depth=10.0),
     dict(type='mask3d_mm.AlignImageTo', reference='depth'),
 ]
 train_pipeline = [
     *load_aligned,
-    dict(type='LoadDepthAnnotation', depth_rescale_factor=1e-3),
+    dict(type='mask3d_mm.DepthToTarget'),
     dict(type='Resize', scale=(128, 96), keep_ratio=False),
     dict(type='RandomFlip', prob=0.5),
     dict(type='PhotoMetricDistortion'),
@@ -42,7 +42,7 @@ train_pipeline = [
 test_pipeline = [
     *load_aligned,
     dict(type='Resize', scale=(128, 96), keep_ratio=False),
-    dict(type='LoadDepthAnnotation', depth_rescale_factor=1e-3),
+    dict(type='mask3d_mm.DepthToTarget'),
     dict(type='PackSegInputs', meta_keys=meta_keys),
 ]
 train_dataloader = dict(

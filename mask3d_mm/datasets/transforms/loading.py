@@ -27,7 +27,7 @@ class LoadDepthFromFile(BaseTransform):
 
     Required Keys:
 
-    - depth_path
+    - depth_path (or the key ``depth_key`` names, e.g. mmseg's ``depth_map_path``)
     - img (optional): when present, the depth map must have the same aspect ratio
     - depth_encoding (optional): the encoding the frame's dataset states for its files
       (:class:`~mask3d_mm.datasets.RGBDFramesDataset`), see "Encodings"
@@ -140,6 +140,9 @@ class LoadDepthFromFile(BaseTransform):
             Defaults to None.
         min_confidence (int, optional): pixels whose ``confidence_path`` value is below it
             become invalid. None: confidence maps are not read. Defaults to None.
+        depth_key (str): the key of the depth file's path, e.g. ``'depth_map_path'`` for
+            mmseg's ``NYUDataset`` (then ``mask3d_mm.DepthToTarget`` makes the map mmseg's
+            depth-estimation target). Defaults to 'depth_path'.
     """
 
     def __init__(self,
@@ -158,7 +161,8 @@ class LoadDepthFromFile(BaseTransform):
                  file_dtype: Optional[str] = None,
                  on_implausible: str = 'warn',
                  plausibility: Optional[dict] = None,
-                 min_confidence: Optional[int] = None) -> None:
+                 min_confidence: Optional[int] = None,
+                 depth_key: str = 'depth_path') -> None:
         preset = get_encoding(encoding or 'scannet')
         given = dict(depth_scale=None if depth_scale is None else float(depth_scale),
                      file_dtype=file_dtype, bit_rotation=bit_rotation,
@@ -177,6 +181,7 @@ class LoadDepthFromFile(BaseTransform):
                                            or not isinstance(min_confidence, int)):
             raise ValueError(f'min_confidence must be an int or None, got {min_confidence!r}')
         self.min_confidence = min_confidence
+        self.depth_key = depth_key
         changed = {k: v for k, v in given.items() if v != getattr(preset, k)}
         if encoding is not None and changed:
             print_log(f'LoadDepthFromFile: explicit arguments override encoding={encoding!r}: '
@@ -327,15 +332,15 @@ class LoadDepthFromFile(BaseTransform):
                       'lists them all)', logger='current', level=logging.WARNING)
 
     def transform(self, results: dict) -> dict:
-        """Load ``results['depth_path']``.
+        """Load ``results[self.depth_key]`` (``depth_path`` by default).
 
         Args:
-            results (dict): result dict with ``depth_path``.
+            results (dict): result dict with ``depth_path`` (or ``depth_key``).
 
         Returns:
             dict: with ``depth`` (HxW float32 metres) and ``depth_shape``.
         """
-        filename = results['depth_path']
+        filename = results[self.depth_key]
         name, enc = self.frame_encoding(results.get('depth_encoding'), filename)
         raw = self._read_raw(filename, enc, name)
         self._check_aspect_ratio(results, raw, filename)
@@ -387,4 +392,5 @@ class LoadDepthFromFile(BaseTransform):
                 f'aspect_ratio_tol={self.aspect_ratio_tol}, '
                 f'on_implausible={self.on_implausible!r}, '
                 f'min_confidence={self.min_confidence}, '
+                f'depth_key={self.depth_key!r}, '
                 f'backend_args={self.backend_args})')

@@ -85,7 +85,9 @@ class DepthRegressionMixin:
                       align_corners=self.align_corners)
         keep = (gt > 0).flatten(1).any(1)
         if not keep.all():
-            files = [s.metainfo.get('depth_map_path', s.metainfo.get('img_path', '?'))
+            # mmseg's key (NYUDataset), the RGB-D readers' key, else the colour image
+            files = [s.metainfo.get('depth_map_path', s.metainfo.get(
+                         'depth_path', s.metainfo.get('img_path', '?')))
                      for s, k in zip(batch_data_samples, keep.tolist()) if not k]
             if not keep.any():
                 raise ValueError(f'{type(self).__name__}: no sample of the batch has a valid '

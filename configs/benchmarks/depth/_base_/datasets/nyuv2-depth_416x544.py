@@ -8,9 +8,18 @@ data_root = 'data/nyuv2/'
 crop_size = (416, 544)  # (h, w)
 meta_keys = ('img_path', 'depth_map_path', 'ori_shape', 'img_shape', 'pad_shape',
              'scale_factor', 'flip', 'flip_direction', 'category_id')
+# The target: the depth file decoded once, as every depth file of the package is
+# (mask3d_mm.LoadDepthFromFile, with its checks: an 8-bit or empty map is an error naming the
+# file, implausible depth a warning), then made mmseg's gt_depth_map (mask3d_mm.DepthToTarget).
+# mmseg's NYUDataset names the file depth_map_path and states no encoding: uint16 mm here.
+load_target = [
+    dict(type='mask3d_mm.LoadDepthFromFile', encoding='nyu_toolbox', max_depth=10.0,
+         depth_key='depth_map_path'),
+    dict(type='mask3d_mm.DepthToTarget'),
+]
 train_pipeline = [
     dict(type='LoadImageFromFile'),
-    dict(type='LoadDepthAnnotation', depth_rescale_factor=1e-3),  # millimetres -> metres
+    *load_target,
     dict(type='RandomCrop', crop_size=crop_size),
     dict(type='RandomFlip', prob=0.5),
     dict(type='PhotoMetricDistortion'),
@@ -18,7 +27,7 @@ train_pipeline = [
 ]
 test_pipeline = [
     dict(type='LoadImageFromFile'),
-    dict(type='LoadDepthAnnotation', depth_rescale_factor=1e-3),
+    *load_target,
     dict(type='PackSegInputs', meta_keys=meta_keys),
 ]
 train_dataloader = dict(

@@ -8,14 +8,16 @@ data_root = 'data/scannet/scannet_frames_25k/'
 crop_size = (240, 320)  # (h, w)
 meta_keys = ('img_path', 'depth_map_path', 'ori_shape', 'img_shape', 'pad_shape',
              'scale_factor', 'flip', 'flip_direction')
+# The depth file is decoded once (mask3d_mm.LoadDepthFromFile: the frame's encoding, here
+# ScanNet's uint16 mm, with its checks) and becomes mmseg's target (mask3d_mm.DepthToTarget).
 load_aligned = [
     dict(type='LoadImageFromFile'),
-    dict(type='mask3d_mm.LoadDepthFromFile'),  # checks the file's encoding (uint16 mm)
+    dict(type='mask3d_mm.LoadDepthFromFile', max_depth=10.0),
     dict(type='mask3d_mm.AlignImageTo', reference='depth'),  # colour -> depth grid
 ]
 train_pipeline = [
     *load_aligned,
-    dict(type='LoadDepthAnnotation', depth_rescale_factor=1e-3),  # the target, metres
+    dict(type='mask3d_mm.DepthToTarget'),  # the target, metres
     dict(type='Resize', scale=(320, 240), keep_ratio=False),  # depth: nearest
     dict(type='RandomFlip', prob=0.5),
     dict(type='PhotoMetricDistortion'),
@@ -24,7 +26,7 @@ train_pipeline = [
 test_pipeline = [
     *load_aligned,
     dict(type='Resize', scale=(320, 240), keep_ratio=False),
-    dict(type='LoadDepthAnnotation', depth_rescale_factor=1e-3),  # after Resize: 640x480
+    dict(type='mask3d_mm.DepthToTarget'),  # after Resize: the 640x480 depth
     dict(type='PackSegInputs', meta_keys=meta_keys),
 ]
 train_dataloader = dict(
