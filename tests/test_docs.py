@@ -70,6 +70,7 @@ FAMILIES: List[Tuple[str, str]] = [
     (r'.*tools/analysis_tools/compare_pretraining\.py.*--dry-run.*', 'none'),
     (r'(python|bash) tools/(dataset_converters|model_converters|misc|analysis_tools)/\S+.*',
      'none'),
+    (r'(python|bash) \.dev_scripts/gpu_benchmark/\S+.*', 'none'),
     (r'(source|cat|ls|python -c) .*|M=\S+.*|bash tools/install\.sh', 'none'),
 ]
 # commands that are not run here, and why; each reason names the test that covers the path
@@ -85,10 +86,10 @@ NOT_RUN: Dict[str, str] = {
     r'.*tools/analysis_tools/benchmark_mask3d_vs_mae\.py.*--batch 8 --img-size 224.*':
         'a benchmark (minutes); its --steps 1 smoke run is '
         'tests/test_tools/test_benchmark_mask3d_vs_mae.py',
-    r'bash tools/analysis_tools/gpu_benchmark_wheels\.sh.*':
+    r'bash \.dev_scripts/gpu_benchmark/gpu_benchmark_wheels\.sh.*':
         'downloads 112 MB of wheels for a GPU machine; their unpacking is '
         'tests/test_tools/test_gpu_benchmark.py::test_only_missing_wheels_are_unpacked',
-    r'bash tools/analysis_tools/gpu_benchmark\.sh.*':
+    r'bash \.dev_scripts/gpu_benchmark/gpu_benchmark\.sh.*':
         'needs a CUDA GPU; the same script on CPU is the smoke run beside it and '
         'tests/test_tools/test_gpu_benchmark.py',
     r'.*mm(seg|det).*\.mim/tools/dataset_converters/cityscapes\.py.*':

@@ -97,8 +97,8 @@ def run_tool_main(tool: str, *argv: str):
 
 
 def load_tool(relpath: str):
-    """Import a script of ``tools/`` (not a package) as a module, e.g.
-    ``load_tool('tools/analysis_tools/compare_pretraining.py')``."""
+    """Import a script of ``tools/`` or ``.dev_scripts/`` (not a package) as a module, e.g.
+    ``load_tool('tools/analysis_tools/benchmark_data_pipeline.py')``."""
     path = osp.join(REPO, relpath)
     spec = importlib.util.spec_from_file_location(osp.splitext(osp.basename(path))[0], path)
     module = importlib.util.module_from_spec(spec)

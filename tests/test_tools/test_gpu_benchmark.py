@@ -1,5 +1,5 @@
-"""tools/analysis_tools/gpu_benchmark.py (CPU smoke run, wheel unpacking) and the DataLoader
-part of benchmark_data_pipeline.py."""
+""".dev_scripts/gpu_benchmark/gpu_benchmark.py (CPU smoke run, wheel unpacking) and the
+DataLoader part of tools/analysis_tools/benchmark_data_pipeline.py."""
 import mask3d_mm  # noqa: F401,I001  (first: compat patches)
 
 import json
@@ -13,7 +13,7 @@ import pytest
 
 from helpers.tools import REPO, load_tool
 
-TOOL = osp.join(REPO, 'tools/analysis_tools/gpu_benchmark.py')
+TOOL = osp.join(REPO, '.dev_scripts/gpu_benchmark/gpu_benchmark.py')
 # what a bare CUDA machine with only the carried wheels lacks: the step must not need them
 BLOCKED = ('mmseg', 'mmdet', 'mmcv._ext', 'mmcv.ops')
 
@@ -59,7 +59,7 @@ def _wheel(folder, dist: str, module: str, body: str) -> str:
 
 
 def test_only_missing_wheels_are_unpacked(tmp_path, monkeypatch):
-    tool = load_tool('tools/analysis_tools/gpu_benchmark.py')
+    tool = load_tool('.dev_scripts/gpu_benchmark/gpu_benchmark.py')
     wheels, site = tmp_path / 'wheels', tmp_path / 'site'
     wheels.mkdir()
     _wheel(str(wheels), 'm3d_fake_pkg', 'm3d_fake_pkg', 'VALUE = 42\n')

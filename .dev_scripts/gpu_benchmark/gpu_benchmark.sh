@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # One-shot GPU benchmark on a bare CUDA machine (Python 3.10-3.12 with a CUDA torch; no network):
 # unpacks the wheels of work_dirs/gpu_benchmark/wheels (gpu_benchmark_wheels.sh) that the machine
-# lacks and runs tools/analysis_tools/gpu_benchmark.py (its docstring says what is measured).
+# lacks and runs .dev_scripts/gpu_benchmark/gpu_benchmark.py (its docstring says what is measured).
 #
-#   bash tools/analysis_tools/gpu_benchmark.sh [gpu_benchmark.py options]
+#   bash .dev_scripts/gpu_benchmark/gpu_benchmark.sh [gpu_benchmark.py options]
 #
 # PYTHON: the interpreter with the machine's torch (default python3). Results:
 # work_dirs/gpu_benchmark/result.json and the log beside it.
@@ -16,4 +16,4 @@ PY="${PYTHON:-python3}"
   || { echo "gpu_benchmark: $PY has no torch: install the machine's CUDA torch first" >&2; exit 1; }
 mkdir -p "$ROOT/work_dirs/gpu_benchmark"
 cd "$ROOT"
-"$PY" tools/analysis_tools/gpu_benchmark.py "$@" 2>&1 | tee work_dirs/gpu_benchmark/log.txt
+"$PY" .dev_scripts/gpu_benchmark/gpu_benchmark.py "$@" 2>&1 | tee work_dirs/gpu_benchmark/log.txt

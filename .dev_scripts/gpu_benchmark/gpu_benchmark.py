@@ -1,7 +1,7 @@
 """One-shot GPU benchmark of the Mask3D ViT-B recipe, for a bare CUDA machine.
 
 Needs only Python 3.10-3.12 with a CUDA torch, this repository and the wheels that
-``tools/analysis_tools/gpu_benchmark_wheels.sh`` downloads (mmengine, mmpretrain, mmcv-lite and
+``gpu_benchmark_wheels.sh`` (beside this file) downloads (mmengine, mmpretrain, mmcv-lite and
 their pure-Python dependencies; numpy, opencv-python, pillow, matplotlib, pyyaml and torchvision
 where the machine lacks them). No network, no compiler, no mmcv ops, no mmseg / mmdet: the
 pre-training step and data pipeline import none of them. Wheels whose distribution is not
@@ -11,28 +11,28 @@ on ``sys.path``; nothing is installed into the machine's Python.
 In one run (well under 8 minutes on an H100/H200; ``--budget-s`` skips the later parts when
 time runs out), with pass/fail against the targets of issue 15:
 
-1. eager: the Mask3D vs MMPretrain MAE ViT-B/16 train step (``benchmark_mask3d_vs_mae.py``'s
-   models, optimizer and random inputs) at ``--batch`` 64, 224x224, bf16 autocast
-   (``AmpOptimWrapper``): median step time ratio (<= 1.05), peak
-   ``torch.cuda.max_memory_allocated`` over the first two steps minus the memory before
-   building, ratio (<= 1.10), achieved FLOP/s (``FlopCounterMode``) as a fraction of the same
-   run's ``--matmul-size`` bf16 matmul (Mask3D >= 0.4, MAE's beside it);
+1. eager: the Mask3D vs MMPretrain MAE ViT-B/16 train step
+   (``tools/analysis_tools/benchmark_mask3d_vs_mae.py``'s models, optimizer and random inputs)
+   at ``--batch`` 64, 224x224, bf16 autocast (``AmpOptimWrapper``): median step time ratio
+   (<= 1.05), peak ``torch.cuda.max_memory_allocated`` over the first two steps minus the
+   memory before building, ratio (<= 1.10), achieved FLOP/s (``FlopCounterMode``) as a
+   fraction of the same run's ``--matmul-size`` bf16 matmul (Mask3D >= 0.4, MAE's beside it);
 2. the same with ``torch.compile`` of ``model.loss`` (skipped with ``--no-compile``; a failure
    is reported, not fatal);
 3. host synchronisations of one train step per model (``torch.cuda.set_sync_debug_mode``;
    target for Mask3D: none), with where each happened;
-4. the DataLoader rate of the ScanNet recipe (``benchmark_data_pipeline.py``) on synthetic
-   480x640 frames with 1296x968 colour, and on the same frames pre-converted
-   (``preconvert_frames.py``), at 1, 2, 4 ... up to the machine's cores, and the workers the
-   measured Mask3D step needs.
+4. the DataLoader rate of the ScanNet recipe
+   (``tools/analysis_tools/benchmark_data_pipeline.py``) on synthetic 480x640 frames with
+   1296x968 colour, and on the same frames pre-converted (``preconvert_frames.py``), at 1, 2,
+   4 ... up to the machine's cores, and the workers the measured Mask3D step needs.
 
 It prints a table and writes ``--json`` (default ``work_dirs/gpu_benchmark/result.json``).
 
 Example::
 
-    bash tools/analysis_tools/gpu_benchmark_wheels.sh           # here, with network
-    bash tools/analysis_tools/gpu_benchmark.sh                  # there, no network
-    python tools/analysis_tools/gpu_benchmark.py --device cpu --arch tiny --batch 2 \\
+    bash .dev_scripts/gpu_benchmark/gpu_benchmark_wheels.sh     # here, with network
+    bash .dev_scripts/gpu_benchmark/gpu_benchmark.sh            # there, no network
+    python .dev_scripts/gpu_benchmark/gpu_benchmark.py --device cpu --arch tiny --batch 2 \\
         --img-size 64 --steps 1 --no-compile --workers 1        # CPU smoke run
 """
 import argparse
@@ -52,7 +52,7 @@ import zipfile
 from typing import Dict, List, Optional
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-TOOLS = osp.dirname(osp.abspath(__file__))
+TOOLS = osp.join(REPO, 'tools', 'analysis_tools')  # the benchmarks this one runs
 WORK = osp.join(REPO, 'work_dirs', 'gpu_benchmark')
 DEFAULT_WHEELS = osp.join(WORK, 'wheels')
 TARGETS = dict(time_ratio=('<=', 1.05), memory_ratio=('<=', 1.10),
@@ -181,8 +181,9 @@ def prepare_environment(wheel_dir: str, site: str, check: bool = True) -> List[s
     missing = missing_modules()
     if missing and check:
         raise SystemExit(f'missing Python packages {missing}: run '
-                         'tools/analysis_tools/gpu_benchmark_wheels.sh where there is network '
-                         f'and copy its wheels to {wheel_dir} (found {len(wheels)} wheels there)')
+                         '.dev_scripts/gpu_benchmark/gpu_benchmark_wheels.sh where there is '
+                         f'network and copy its wheels to {wheel_dir} (found {len(wheels)} '
+                         'wheels there)')
     return [wheel_distribution(w) for w in todo]
 
 

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Download, here (with network), the wheels tools/analysis_tools/gpu_benchmark.py needs on a
+# Download, here (with network), the wheels .dev_scripts/gpu_benchmark/gpu_benchmark.py needs on a
 # bare CUDA machine with Python 3.12 and its own torch but no OpenMMLab packages and no network.
 #
-#   bash tools/analysis_tools/gpu_benchmark_wheels.sh [OUT]  # default work_dirs/gpu_benchmark/wheels
+#   bash .dev_scripts/gpu_benchmark/gpu_benchmark_wheels.sh [OUT]
+#   (OUT default: work_dirs/gpu_benchmark/wheels)
 #
 # What the step and the data pipeline import: mmengine, mmpretrain, mmcv (mmcv-lite: pure Python,
 # no mmcv._ext; the pre-training model and transforms need no mmcv op, and mask3d_mm imports
@@ -52,4 +53,4 @@ for d in "$OUT/part1" "$OUT/part2"; do
   echo "$d: $(find "$d" -name '*.whl' | wc -l) wheels, $(du -sh "$d" | cut -f1)"
 done
 echo "copy the repository with $OUT to the GPU machine and run:"
-echo "  bash tools/analysis_tools/gpu_benchmark.sh"
+echo "  bash .dev_scripts/gpu_benchmark/gpu_benchmark.sh"
