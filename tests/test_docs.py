@@ -50,6 +50,10 @@ SHRINK = {
                 f'train_dataloader.batch_size=2 val_dataloader.batch_size=2 {_LOADERS}',
     'pretrain_tiny': f'train_cfg.max_epochs=1 train_cfg.val_interval=1 '
                      f'train_dataloader.batch_size=2 val_dataloader.batch_size=2 {_LOADERS}',
+    # a mixture: iterations, and the sampler's batch (2 + 1 + 1 frames of the three sources)
+    'pretrain_mixed': 'train_cfg.max_iters=2 train_cfg.val_interval=2 '
+                      'train_dataloader.batch_size=4 train_dataloader.sampler.batch_size=4 '
+                      f'val_dataloader.batch_size=2 {_LOADERS}',
     'seg': f'{_SEG_SMALL} {_ITERS} {_LOADERS} {_TEST_LOADER}',
     'seg_tiny': f'{_ITERS} {_LOADERS} {_TEST_LOADER}',
     'det': f'{_VIT_SMALL} model.neck.in_channels=192 train_cfg.max_epochs=1 '
@@ -60,6 +64,7 @@ SHRINK = {
 # (pattern of a command, family); the first full match decides
 FAMILIES: List[Tuple[str, str]] = [
     (r'.*configs/mask3d/vit-tiny_synthetic\.py.*', 'pretrain_tiny'),
+    (r'.*configs/mask3d/vit-tiny_synthetic-mixed\.py.*', 'pretrain_mixed'),
     (r'.*configs/mask3d/\S+\.py.*', 'pretrain'),
     (r'.*configs/benchmarks/mmseg/upernet_vit-tiny\S+\.py.*', 'seg_tiny'),
     (r'.*configs/benchmarks/mmseg/\S+\.py.*', 'seg'),
