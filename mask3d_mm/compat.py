@@ -20,8 +20,8 @@ this module (:func:`apply_patches`)    safe checkpoint loading: a loader of its 
                                        put in its registry through mmengine's extension point
                                        ``register_scheme(..., force=True)``. No function of
                                        torch, torchvision or mmengine is rebound.
-:mod:`mask3d_mm.engine.runtime.        per-run config rewrites for mmengine's GPU assumptions:
-devices`                               CPU DDP (gloo, ``device_ids=None``, SyncBN -> BN plus
+:mod:`mask3d_mm.tooling.devices`       per-run config rewrites for mmengine's GPU assumptions:
+                                       CPU DDP (gloo, ``device_ids=None``, SyncBN -> BN plus
                                        ``BroadcastBuffersHook``) and ``AmpOptimWrapper`` -> fp32
                                        ``OptimWrapper`` without an AMP device. They patch no
                                        upstream code, only the config of the run that
