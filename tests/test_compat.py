@@ -403,7 +403,7 @@ def _run_without_site(code: str) -> subprocess.CompletedProcess:
     site_packages = sysconfig.get_paths()['purelib']
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([site_packages, REPO]))
     return subprocess.run([sys.executable, '-S', '-c', code], capture_output=True, text=True,
-                          env=env, cwd=REPO)
+                          env=env, cwd=REPO, timeout=300)
 
 
 GUARDED_DOC = 'import torchvision._meta_registrations as m; print(m.__doc__)'

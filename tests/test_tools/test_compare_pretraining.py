@@ -100,7 +100,7 @@ def test_presets_expand_to_their_tables(tmp_path):
 
     out = subprocess.run([sys.executable, SCRIPT, '--preset', 'depth', '--dry-run',
                           '--work-dir', str(tmp_path), '--seeds', '0'],
-                         capture_output=True, text=True)
+                         capture_output=True, text=True, timeout=1800)
     assert out.returncode == 0, out.stderr[-3000:]
     cmds = [line[2:] for line in out.stdout.splitlines() if line.startswith('$ ')]
     tests = [c for c in cmds if 'tools/test.py' in c]
@@ -129,7 +129,7 @@ def test_dry_run_commands(tmp_path):
     out = subprocess.run(
         [sys.executable, SCRIPT, '--work-dir', str(tmp_path), '--dry-run', '--seeds', '3',
          '--pretrain-epochs', '5', '--arms', 'scratch', 'mae', 'mae2x', '--variant', 'log',
-         'model.head.norm_target=log'], capture_output=True, text=True)
+         'model.head.norm_target=log'], capture_output=True, text=True, timeout=1800)
     assert out.returncode == 0, out.stderr[-3000:]
     cmds = [line[2:] for line in out.stdout.splitlines() if line.startswith('$ ')]
     by_dir = {c.split('--work-dir ')[1].split()[0].split('/')[-1]: c for c in cmds
@@ -147,7 +147,7 @@ def test_dry_run_commands(tmp_path):
     assert 'train_cfg.max_epochs=5' in by_dir['mask3d-log']
 
     bad = subprocess.run([sys.executable, SCRIPT, '--dry-run', '--arms', 'mae+mask3d'],
-                         capture_output=True, text=True)
+                         capture_output=True, text=True, timeout=1800)
     assert bad.returncode != 0 and 'add mae' in bad.stderr
 
 
@@ -158,7 +158,7 @@ def test_comparison_runs_reports_and_resumes(split_data, tmp_path):
            '--report-data-root', str(report_root), '--report-scenes', '1', '--report-frames',
            '2', '--arms', 'mae', 'mae+mask3d', '--seeds', '0', '1', '--pretrain-epochs', '1',
            '--finetune-iters', '2', '--val-points', '2', '--pairs', 'mae+mask3d:mae']
-    first = subprocess.run(cmd, cwd=str(tmp_path), capture_output=True, text=True)
+    first = subprocess.run(cmd, cwd=str(tmp_path), capture_output=True, text=True, timeout=1800)
     assert first.returncode == 0, (first.stdout + first.stderr)[-4000:]
     with open(report_root / '.mask3d_mm_synthetic.json') as f:
         assert json.load(f)['args']['seed'] == 1  # other scenes than the training set's
@@ -202,7 +202,7 @@ def test_comparison_runs_reports_and_resumes(split_data, tmp_path):
     assert minutes['pretrain'] > 0 and minutes['finetune'] > 0 and minutes['test'] > 0
     assert re.search(r'pre-training \d+ min, fine-tuning \d+ min, report tests', text)
 
-    again = subprocess.run(cmd, cwd=str(tmp_path), capture_output=True, text=True)
+    again = subprocess.run(cmd, cwd=str(tmp_path), capture_output=True, text=True, timeout=1800)
     assert again.returncode == 0, (again.stdout + again.stderr)[-4000:]
     # 2 pre-trainings, 2 exports, 4 fine-tunings and their 4 report tests are complete
     assert again.stdout.count('(done, not run again) $ python') == 2 + 2 + 4 + 4
@@ -220,7 +220,7 @@ def test_depth_task_reports_abs_rel(split_data, tmp_path):
         [sys.executable, SCRIPT, '--task', 'depth', '--work-dir', str(work_dir), '--data-root',
          split_data, '--report-data-root', split_data, '--arms', 'scratch', '--seeds', '0',
          '--finetune-iters', '2', '--val-points', '1'],
-        cwd=str(tmp_path), capture_output=True, text=True)
+        cwd=str(tmp_path), capture_output=True, text=True, timeout=1800)
     assert out.returncode == 0, (out.stdout + out.stderr)[-4000:]
     assert not (work_dir / 'results.json').exists()  # beside a 'seg' comparison's outputs
     with open(work_dir / 'results_depth.json') as f:
