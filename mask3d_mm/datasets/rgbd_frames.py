@@ -272,15 +272,14 @@ class RGBDFramesDataset(BaseDataset):
                 return None
         return data
 
+    def _repr_fields(self) -> List[str]:
+        """The ``Name: value`` lines of :meth:`__repr__` after the data root (subclasses add
+        theirs)."""
+        return [f'Source: {self.source}', f'Depth encoding: {self.depth_encoding}',
+                f'Frame skip: {self.frame_skip}']
+
     def __repr__(self) -> str:
         size = len(self) if self._fully_initialized else 'not yet loaded (lazy_init)'
-        lines = [
-            f'Dataset {self.__class__.__name__}',
-            f'    Number of frames: {size}',
-            f'    Data root: {self.data_root}',
-            f'    Source: {self.source}',
-            f'    Depth encoding: {self.depth_encoding}',
-            f'    Frame skip: {self.frame_skip}',
-            f'    Pipeline: {self.pipeline}',
-        ]
-        return '\n'.join(lines)
+        fields = [f'Number of frames: {size}', f'Data root: {self.data_root}',
+                  *self._repr_fields(), f'Pipeline: {self.pipeline}']
+        return '\n'.join([f'Dataset {self.__class__.__name__}', *('    ' + f for f in fields)])

@@ -151,15 +151,6 @@ class ScanNetRGBDDataset(RGBDFramesDataset):
             data_list.append(info)
         return data_list
 
-    def __repr__(self) -> str:
-        size = len(self) if self._fully_initialized else 'not yet loaded (lazy_init)'
-        lines = [
-            f'Dataset {self.__class__.__name__}',
-            f'    Number of frames: {size}',
-            f'    Data root: {self.data_root}',
-            f'    Scene list: {self.ann_file or self.scenes or "all scene folders"}',
-            f'    Frame skip: {self.frame_skip}',
-            f'    Required modalities: {self.required}',
-            f'    Pipeline: {self.pipeline}',
-        ]
-        return '\n'.join(lines)
+    def _repr_fields(self) -> List[str]:
+        return [f'Scene list: {self.ann_file or self.scenes or "all scene folders"}',
+                *super()._repr_fields(), f'Required modalities: {self.required}']
