@@ -5,7 +5,7 @@ have no test split: their ``val_dataloader`` and ``val_evaluator`` (the depth re
 metric) are used.
 
     python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out FILE [--force]] [--out-item pred]
-        [--cfg-options key=value ...] [--launcher pytorch]
+        [--show-dir DIR] [--cfg-options key=value ...] [--launcher pytorch]
     bash tools/dist_test.sh CONFIG CHECKPOINT NGPUS [args]   # torchrun; gloo without CUDA
 
 ``--out`` writes the metrics (``--out-item metrics``, default; .json or .yaml) or the predictions
@@ -14,6 +14,11 @@ of every sample (``--out-item pred``): a tensors-only file that loads with
 checkpoint, the config or a file the config reads (annotation and split files, ``load_from``,
 ...), or lies inside a data root (``mask3d_mm/tooling/config_inputs.py``); an existing file needs
 ``--force``.
+
+``--show-dir DIR`` draws the test set: pre-training configs write one reconstruction panel per
+frame (masked RGB | depth input | predicted | ground truth | error) as ``DIR/<scene>_<frame>.png``;
+mmseg / mmdet configs draw as their own ``tools/test.py --show-dir``
+(``mask3d_mm/tooling/show_dir.py``).
 
 The environment variable ``MASK3D_MM_CFG_OPTIONS`` holds more ``key=value`` pairs (shell-quoted),
 applied after ``--cfg-options``, so they win (docs/tools.md); unknown keys and misspelt
@@ -36,6 +41,7 @@ from mask3d_mm.evaluation import DumpPredictions
 from mask3d_mm.tooling import (apply_cfg_options, check_component_args, check_output,
                                config_inputs, parse_cfg_options, setup_cpu_distributed,
                                teardown_distributed)
+from mask3d_mm.tooling.show_dir import enable_show_dir
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -48,6 +54,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help='what --out holds (default: metrics)')
     parser.add_argument('--force', action='store_true',
                         help='overwrite an existing --out file')
+    parser.add_argument('--show-dir', help='draw the predictions of the test set into this '
+                        'folder (pre-training: reconstruction panels, one PNG per frame)')
     parser.add_argument(
         '--cfg-options', nargs='+', action='extend', metavar='KEY=VALUE',
         help='override settings of the config, as key=value pairs (spaces inside a quoted '
@@ -79,6 +87,8 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
         cfg.test_dataloader = cfg.val_dataloader
         cfg.test_evaluator = cfg.val_evaluator
         cfg.test_cfg = cfg.get('val_cfg') or dict()
+    if args.show_dir:
+        args.notes.append(enable_show_dir(cfg, args.show_dir))
     check_component_args(cfg)
     if args.out is not None and args.out_item == 'metrics' and not args.out.endswith(
             ('.json', '.yaml', '.yml')):

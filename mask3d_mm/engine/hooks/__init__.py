@@ -1,3 +1,4 @@
+from .aligned_seg_visualization_hook import AlignedSegVisualizationHook
 from .broadcast_buffers_hook import BroadcastBuffersHook
 from .depth_reconstruction_vis_hook import DepthReconstructionVisHook
 from .graceful_stop_hook import GracefulStopHook, TrainingStopped
@@ -8,7 +9,7 @@ from .source_count_hook import SourceCountHook
 from .step_seed_hook import StepSeedHook
 
 __all__ = [
-    'BroadcastBuffersHook', 'DepthReconstructionVisHook', 'GracefulStopHook',
+    'AlignedSegVisualizationHook', 'BroadcastBuffersHook', 'DepthReconstructionVisHook', 'GracefulStopHook',
     'NonFiniteCheckHook', 'RecipeConsistencyHook', 'ResumeInEpochHook', 'SourceCountHook',
     'StepSeedHook', 'TrainingStopped'
 ]
