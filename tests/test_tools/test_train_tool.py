@@ -216,7 +216,7 @@ def test_misspelt_nested_key_fails_before_training(option, match, tmp_path):
 
 def test_kwargs_forwarded_to_another_class_are_checked_there(tmp_path):
     """EMAHook hands **kwargs to its EMA model: real arguments pass, typos fail."""
-    from mask3d_mm.engine import runtime
+    from mask3d_mm import tooling as runtime
     cfg = Config.fromfile(TINY)
     cfg.custom_hooks = [dict(type='EMAHook', momentum=0.001, priority='ABOVE_NORMAL')]
     runtime.check_component_args(cfg)
