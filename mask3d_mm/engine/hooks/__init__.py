@@ -9,7 +9,7 @@ from .source_count_hook import SourceCountHook
 from .step_seed_hook import StepSeedHook
 
 __all__ = [
-    'AlignedSegVisualizationHook', 'BroadcastBuffersHook', 'DepthReconstructionVisHook', 'GracefulStopHook',
-    'NonFiniteCheckHook', 'RecipeConsistencyHook', 'ResumeInEpochHook', 'SourceCountHook',
-    'StepSeedHook', 'TrainingStopped'
+    'AlignedSegVisualizationHook', 'BroadcastBuffersHook', 'DepthReconstructionVisHook',
+    'GracefulStopHook', 'NonFiniteCheckHook', 'RecipeConsistencyHook', 'ResumeInEpochHook',
+    'SourceCountHook', 'StepSeedHook', 'TrainingStopped'
 ]
