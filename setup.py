@@ -25,6 +25,7 @@ extras = {
     'seg': read_requirements('seg'),
     'det': read_requirements('det'),
     'tests': read_requirements('tests'),
+    'tensorboard': read_requirements('tensorboard'),  # tools/train.py --vis-backend tensorboard
 }
 extras['all'] = sorted({r for reqs in extras.values() for r in reqs})
 

@@ -4,6 +4,7 @@ The config's ``default_scope`` decides which library's conventions apply.
 
     python tools/train.py configs/mask3d/vit-b_scannet.py [--work-dir DIR] [--resume [CKPT]]
         [--amp] [--cfg-options key=value ...] [--launcher pytorch] [--overwrite-work-dir]
+        [--vis-backend tensorboard|mlflow|wandb]   # also log to that tracker (repeatable)
     bash tools/dist_train.sh CONFIG NGPUS [args]    # torchrun; gloo on machines without CUDA
 
 Besides ``--cfg-options``, the environment variable ``MASK3D_MM_CFG_OPTIONS`` holds more
@@ -55,6 +56,10 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help='do not evaluate checkpoints during training')
     parser.add_argument('--auto-scale-lr', action='store_true',
                         help='scale the lr by the actual total batch size')
+    parser.add_argument(
+        '--vis-backend', action='append', choices=['tensorboard', 'mlflow', 'wandb'],
+        help='also log losses, metrics and the hooks\' images to this tracker (repeatable; '
+        'mmengine vis backend appended to visualizer.vis_backends)')
     parser.add_argument(
         '--cfg-options', nargs='+', action='extend', metavar='KEY=VALUE',
         help='override settings of the config, as key=value pairs (e.g. '
@@ -122,6 +127,8 @@ def merge_args(cfg, args: argparse.Namespace) -> List[str]:
     check_removed_keys(env_options, 'MASK3D_MM_CFG_OPTIONS')
     check_removed_keys(cfg.keys(), args.config)
     notes += apply_cfg_options(cfg, options, env_options)
+    from mask3d_mm.tooling.vis_backends import add_vis_backends
+    notes += add_vis_backends(cfg, args.vis_backend or [])
     if args.no_validate:  # after the options, which may well set val_dataloader.*
         cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
 
