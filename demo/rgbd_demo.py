@@ -2,7 +2,7 @@
 
     python demo/rgbd_demo.py INPUT [DEPTH] CONFIG [CHECKPOINT] --out-dir OUT
         [--mode reconstruct|fill] [--mask-ratio R] [--rgb-mask-ratio R] [--complementary]
-        [--mask PNG] [--rgb-visible all|holes] [--size config|native|HxW] [--encoding NAME]
+        [--mask PNG] [--rgb-visible all|holes] [--align] [--size config|native|HxW] [--encoding NAME]
         [--batch-size N] [--max-frames N] [--no-ply] [--device cpu]
 
 INPUT: ``colour.jpg,depth.png`` (or the colour and depth files as two arguments), a folder
@@ -56,6 +56,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                         '(reconstruct) or filled (fill)')
     parser.add_argument('--rgb-visible', choices=['all', 'holes'], default='all',
                         help="fill: RGB visible everywhere or only in the holes")
+    parser.add_argument('--align', action='store_true',
+                        help='fill: fit the prediction to the kept measured depth (least-squares '
+                        'scale and shift) before filling')
     parser.add_argument('--size', type=_size, default='config',
                         help="model input size: 'config' (the frame's aspect at the training "
                         "crop's pixel count, default), 'native' or HxW; outputs are at the "
@@ -90,7 +93,7 @@ def main(argv: Optional[Sequence[str]] = None) -> List[dict]:
     out = inferencer(frames, batch_size=args.batch_size, out_dir=args.out_dir, mode=args.mode,
                      mask=args.mask, rgb_mask_ratio=args.rgb_mask_ratio,
                      depth_mask_ratio=args.mask_ratio, complementary=args.complementary,
-                     rgb_visible=args.rgb_visible, size=args.size,
+                     rgb_visible=args.rgb_visible, size=args.size, align=args.align,
                      save_ply=not args.no_ply, return_arrays=False)
     preds = out['predictions']
     scores = [p['abs_rel'] for p in preds if p['abs_rel'] is not None]

@@ -15,6 +15,7 @@ from mmengine.registry import TRANSFORMS, init_default_scope
 from rich.progress import track
 
 from mask3d_mm.datasets.transforms import PackRGBDInputs
+from mask3d_mm.evaluation.depth_reconstruction_metric import scale_shift_fit
 from mask3d_mm.visualization import colorize_depth, labelled_row, mask_overlay
 from .depth_output import encode_depth, png_encoding, write_ply
 from .frame_inputs import collect_frames, frame_name
@@ -26,7 +27,7 @@ __all__ = ['RGBDInferencer', 'default_checkpoint']
 # crops, flips, resizes, masks and packing are its own
 LOADING_TYPES = ('LoadImageFromFile', 'LoadDepthFromFile', 'AlignColorToDepth', 'AlignImageTo')
 META_KEYS = ('img_path', 'depth_path', 'depth_encoding', 'name', 'img_shape', 'ori_img',
-             'ori_depth', 'ori_intrinsics', 'intrinsics_known', 'ori_region', 'mode')
+             'ori_depth', 'ori_intrinsics', 'intrinsics_known', 'ori_region', 'mode', 'align')
 MIN_FILL_DEPTH = 0.1  # metres: the nearest depth a filled hole gets
 
 
@@ -95,7 +96,10 @@ class RGBDInferencer(BaseInferencer):
       other depth patch is visible. The RGB is visible everywhere (``rgb_visible='all'``) or in
       the holes only (``'holes'``: the complementary masks the model was pre-trained with).
       Output: the measured depth where valid (outside the mask), the prediction elsewhere (at
-      least :data:`MIN_FILL_DEPTH`), so measured pixels are kept exactly.
+      least :data:`MIN_FILL_DEPTH`), so measured pixels are kept exactly. ``align=True``
+      first fits the prediction to the measured depth by a least-squares scale and shift over
+      the kept pixels (the metres of 'standardize' models come from the visible depth's
+      statistics; the fit removes what is left of that conversion's error).
 
     **Outputs** (``out_dir``): ``depth/NAME.png`` (16-bit, in the frame's encoding when it is a
     uint16 scale, else millimetres; :func:`~.depth_output.png_encoding`), ``depth/NAME.npy``
@@ -125,7 +129,7 @@ class RGBDInferencer(BaseInferencer):
     """
 
     preprocess_kwargs: set = {'mode', 'mask', 'rgb_mask_ratio', 'depth_mask_ratio',
-                              'complementary', 'rgb_visible', 'size', 'encoding'}
+                              'complementary', 'rgb_visible', 'size', 'encoding', 'align'}
     forward_kwargs: set = set()
     visualize_kwargs: set = {'show', 'out_dir', 'draw_panels'}
     postprocess_kwargs: set = {'pred_out_dir', 'save_ply', 'return_arrays'}
@@ -250,12 +254,14 @@ class RGBDInferencer(BaseInferencer):
                    mask=None, rgb_mask_ratio: Optional[float] = None,
                    depth_mask_ratio: Optional[float] = None,
                    complementary: Optional[bool] = None, rgb_visible: str = 'all',
-                   size: Union[str, Sequence[int]] = 'config', encoding: Optional[str] = None):
+                   size: Union[str, Sequence[int]] = 'config', encoding: Optional[str] = None,
+                   align: bool = False):
         """Yield collated batches of ``batch_size`` frames (see the class docstring for the
         arguments)."""
         pipeline = self._frame_pipeline(mode, mask, rgb_mask_ratio, depth_mask_ratio,
                                         complementary, rgb_visible, size)
-        chunked = self._get_chunk_data(map(pipeline, (dict(f) for f in inputs)), batch_size)
+        frames = (dict(f, align=bool(align)) for f in inputs)
+        chunked = self._get_chunk_data(map(pipeline, frames), batch_size)
         yield from map(self.collate_fn, chunked)
 
     # ---- model ---------------------------------------------------------------------------------
@@ -291,6 +297,10 @@ class RGBDInferencer(BaseInferencer):
         region = meta['ori_region']
         if meta['mode'] == 'fill':
             keep = valid & ~region
+            if meta.get('align') and keep.sum() >= 2:
+                scale, shift = scale_shift_fit(pred[keep], depth[keep])
+                if scale > 0:
+                    pred = (scale * pred + shift).clip(0, self.max_depth).astype(np.float32)
             out = np.where(keep, depth, np.maximum(pred, MIN_FILL_DEPTH)).astype(np.float32)
             scored = valid & region  # measured depth hidden from the model
         else:
@@ -395,7 +405,8 @@ class RGBDInferencer(BaseInferencer):
             batch_size (int): frames per forward. Defaults to 1.
             out_dir (str): write ``depth/``, ``vis/`` and ``ply/`` there. Defaults to ''.
             **kwargs: ``mode``, ``mask``, ``rgb_mask_ratio``, ``depth_mask_ratio``,
-                ``complementary``, ``rgb_visible``, ``size``, ``encoding`` (preprocessing);
+                ``complementary``, ``rgb_visible``, ``size``, ``encoding``, ``align``
+                (preprocessing);
                 ``show``, ``draw_panels``; ``save_ply``, ``return_arrays``.
 
         Returns:

@@ -120,9 +120,14 @@ def test_hole_filling_keeps_measured_depth(inferencer, synthetic_scannet, tmp_pa
     assert p['png_encoding'] == 'scannet'
     np.testing.assert_allclose(_read_metres(files['png'], 'scannet'), npy, atol=0.5e-3 + 1e-6)
     assert _ply_vertices(files['ply']) == int((npy > 0).sum()) == 120 * 160
-    # the RGB visible only in the holes (the pre-training's complementary masks)
-    p2 = inferencer([(color, depth_png)], mode='fill', rgb_visible='holes')['predictions'][0]
+    # the RGB visible only in the holes (the pre-training's complementary masks); the
+    # prediction fitted to the kept depth: still exactly the measured depth there
+    p2 = inferencer([(color, depth_png)], mode='fill', rgb_visible='holes', align=True,
+                    mask=str(tmp_path / 'region.png'))['predictions'][0]
     np.testing.assert_array_equal(p2['rgb_mask'], ~p2['depth_mask'])
+    np.testing.assert_array_equal(p2['depth'][keep], measured[keep])
+    assert (p2['depth'][holes] > 0).all() and not np.array_equal(p2['pred_depth'],
+                                                                  p['pred_depth'])
 
 
 def test_png_in_the_input_encoding(inferencer, synthetic_scannet, tmp_path):
@@ -189,3 +194,21 @@ def test_demo_command(tiny_pretrain_run, synthetic_scannet, tmp_path, capsys):
                   '--rgb-mask-ratio', '0.25', '--no-ply'])
     assert len(preds) == 1 and not osp.exists(tmp_path / 'pair' / 'ply')
     assert preds[0]['abs_rel'] is not None
+
+
+def test_benchmark_hole_filling(tiny_pretrain_run, tmp_path):
+    from helpers.tools import load_tool
+    config, ckpt = tiny_pretrain_run
+    bench = load_tool('tools/analysis_tools/benchmark_hole_filling.py')
+    out = bench.main([config, ckpt, '--hole-sizes', '1', '2', '--max-frames', '3',
+                      '--rgb-visible', 'all', '--out', str(tmp_path / 'holes.json')])
+    assert out['frames'] == 3 and out['model_input_size'] == [64, 96]
+    for k in ('1', '2'):
+        row = out['table'][k]
+        assert set(row) == {'Mask3D, RGB all', 'Mask3D, RGB all, aligned',
+                            'nearest visible pixel', 'nearest visible patch'}
+        # every method scored on the same removed valid pixels
+        assert len({v['pixels'] for v in row.values()}) == 1
+        assert all(np.isfinite(v['abs_rel']) and v['abs_rel'] >= 0 for v in row.values())
+    with pytest.raises(ValueError, match='larger than the 4x6 patch grid'):
+        bench.main([config, ckpt, '--hole-sizes', '5', '--max-frames', '1'])

@@ -7,7 +7,8 @@
 On the config's validation frames, a square of valid depth ``k`` model patches wide (aligned to
 the model's patch grid, at a seeded random place) is removed and filled by
 ``RGBDInferencer(mode='fill')`` (every other patch with at least half its pixels valid is
-visible), by the nearest visible valid pixel and by the median of the nearest visible patch
+visible; RGB visible everywhere or in the holes only; with and without ``align``, the
+prediction fitted to the kept measured depth by scale and shift), by the nearest visible valid pixel and by the median of the nearest visible patch
 (``mask3d_mm.evaluation``). AbsRel and RMSE are over the removed pixels that had valid depth,
 pooled over the frames; a markdown table is printed (docs/results.md). CHECKPOINT defaults to
 the work dir's ``last_checkpoint``.
@@ -18,6 +19,7 @@ import argparse
 import json
 from typing import Dict, List, Optional, Sequence
 
+import cv2
 import numpy as np
 
 from mask3d_mm.apis import RGBDInferencer
@@ -82,10 +84,11 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
     if args.max_frames:
         frames = frames[:args.max_frames]
     # the model's input size per frame (its patch grid) from a first pass without holes
-    first = inferencer(frames, mode='fill', draw_panels=False)['predictions']
+    first = inferencer(frames, mode='fill', size=args.size, draw_panels=False)['predictions']
     p = inferencer.patch_size
-    methods = [f'Mask3D, RGB {v}' for v in args.rgb_visible] + [
-        'nearest visible pixel', 'nearest visible patch']
+    variants = [(v, a) for v in args.rgb_visible for a in (False, True)]
+    name = {(v, a): f'Mask3D, RGB {v}' + (', aligned' if a else '') for v, a in variants}
+    methods = [name[va] for va in variants] + ['nearest visible pixel', 'nearest visible patch']
     table: Dict[int, Dict[str, Pool]] = {}
     for k in args.hole_sizes:
         pools = {m: Pool() for m in methods}
@@ -97,23 +100,27 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
                 raise ValueError(f'--hole-sizes {k}: larger than the {gh}x{gw} patch grid of '
                                  f'{frame["depth_path"]} at --size {args.size}')
             holey.append(dict(frame, region=hole_region(pred['depth'].shape, (gh, gw), k, rng)))
-        for visible in args.rgb_visible:
-            out = inferencer(holey, mode='fill', rgb_visible=visible, draw_panels=False)
+        for visible, align in variants:
+            out = inferencer(holey, mode='fill', rgb_visible=visible, align=align,
+                             size=args.size, draw_panels=False)
             for f, r in zip(holey, out['predictions']):
                 sel = r['scored']
-                pools[f'Mask3D, RGB {visible}'].add(r['pred_depth'][sel], r['input_depth'][sel])
-                if visible != args.rgb_visible[0]:
+                pools[name[(visible, align)]].add(r['depth'][sel], r['input_depth'][sel])
+                if (visible, align) != variants[0]:
                     continue
                 depth, region = r['input_depth'], f['region']
                 pools['nearest visible pixel'].add(
                     nearest_visible_fill(depth, ~region)[sel], depth[sel])
                 H, W = depth.shape
                 gh, gw = (s // p for s in r['model_input_size'])
-                ph, pw = H // gh, W // gw
-                if ph == pw and ph * gh == H and pw * gw == W:  # a square-patch grid
-                    grid_mask = r['depth_mask'][ph // 2::ph, pw // 2::pw][:gh, :gw]
-                    pools['nearest visible patch'].add(
-                        nearest_visible_patch_fill(depth, grid_mask)[sel], depth[sel])
+                rows = ((np.arange(gh) + 0.5) * H / gh).astype(int)
+                cols = ((np.arange(gw) + 0.5) * W / gw).astype(int)
+                grid_mask = r['depth_mask'][np.ix_(rows, cols)]
+                # the patches of the model's grid, p x p pixels each (frame resized nearest)
+                small = cv2.resize(depth, (gw * p, gh * p), interpolation=cv2.INTER_NEAREST)
+                fill = cv2.resize(nearest_visible_patch_fill(small, grid_mask), (W, H),
+                                  interpolation=cv2.INTER_NEAREST)
+                pools['nearest visible patch'].add(fill[sel], depth[sel])
         table[k] = {m: pool.result() for m, pool in pools.items() if pool.n}
         print(f'hole {k}x{k} patches: ' + ', '.join(
             f'{m} {v["abs_rel"]:.4f} / {v["rmse"]:.3f} m' for m, v in table[k].items()),
