@@ -2,8 +2,8 @@
 
     python demo/rgbd_demo.py INPUT [DEPTH] CONFIG [CHECKPOINT] --out-dir OUT
         [--mode reconstruct|fill] [--mask-ratio R] [--rgb-mask-ratio R] [--complementary]
-        [--mask PNG] [--rgb-visible all|holes] [--align] [--size config|native|HxW] [--encoding NAME]
-        [--batch-size N] [--max-frames N] [--no-ply] [--device cpu]
+        [--mask PNG] [--rgb-visible all|holes] [--align] [--size config|native|HxW]
+        [--encoding NAME] [--batch-size N] [--max-frames N] [--no-ply] [--device cpu]
 
 INPUT: ``colour.jpg,depth.png`` (or the colour and depth files as two arguments), a folder
 (ScanNet layout: color/ + depth/ at any depth; or NAME_color.jpg + NAME_depth.png pairs), a list

@@ -1,7 +1,7 @@
 """The steps :class:`~mask3d_mm.apis.RGBDInferencer` adds to a config's loading transforms:
 keep the frame at its own size, fit it to the patch grid, and draw the inference masks."""
 import math
-from typing import Optional, Sequence, Tuple, Union
+from typing import Sequence, Tuple, Union
 
 import cv2
 import numpy as np

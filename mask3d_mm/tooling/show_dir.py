@@ -19,7 +19,8 @@ def enable_show_dir(cfg: Config, show_dir: str) -> str:
       ``show_dir/<scene>_<frame>.png`` (masked RGB | depth input | predicted | ground truth |
       error).
     - mmseg / mmdet configs, as their own ``tools/test.py``: ``default_hooks.visualization``
-      gets ``draw=True`` (and ``interval=1``: every test image, not one in 50); mmdet's ``DetVisualizationHook`` writes to ``test_out_dir``, mmseg's
+      gets ``draw=True`` (and ``interval=1``: every test image, not one in 50); mmdet's
+      ``DetVisualizationHook`` writes to ``test_out_dir``, mmseg's
       ``SegVisualizationHook`` (as ``mask3d_mm.AlignedSegVisualizationHook``: the colour
       resized to the prediction first) through the visualizer, whose ``save_dir`` becomes
       ``show_dir`` (``show_dir/vis_data/vis_image/``).

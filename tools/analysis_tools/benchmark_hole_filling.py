@@ -8,7 +8,8 @@ On the config's validation frames, a square of valid depth ``k`` model patches w
 the model's patch grid, at a seeded random place) is removed and filled by
 ``RGBDInferencer(mode='fill')`` (every other patch with at least half its pixels valid is
 visible; RGB visible everywhere or in the holes only; with and without ``align``, the
-prediction fitted to the kept measured depth by scale and shift), by the nearest visible valid pixel and by the median of the nearest visible patch
+prediction fitted to the kept measured depth by scale and shift), by the nearest visible valid
+pixel and by the median of the nearest visible patch
 (``mask3d_mm.evaluation``). AbsRel and RMSE are over the removed pixels that had valid depth,
 pooled over the frames; a markdown table is printed (docs/results.md). CHECKPOINT defaults to
 the work dir's ``last_checkpoint``.
