@@ -30,6 +30,18 @@ TINY_CFG = osp.join(CFG_DIR, 'upernet-depth_vit-tiny_synthetic-scannet.py')
 NYU_CFG = osp.join(CFG_DIR, 'upernet-depth_vit-b_mask3d_nyuv2-416x544.py')
 FRAMES_CFG = osp.join(CFG_DIR, 'upernet-depth_vit-b_mask3d_frames-240x320.py')
 CROP = (96, 128)  # the 6x8 grid of the tiny Mask3D export
+# one training per config family: each dataset's Mask3D config, the ImageNet route once and the
+# tiny config; the other variants differ only in init_cfg and are built by test_variant_builds
+TRAINED = [c for c in CONFIGS if '_mask3d_' in c or 'vit-tiny' in c
+           or osp.basename(c) == 'upernet-depth_vit-b_in1k_scannet-240x320.py']
+BUILT_ONLY = [c for c in CONFIGS if c not in TRAINED]
+
+
+def _root(cfg, request) -> str:
+    dataset_type = cfg.train_dataloader.dataset.type
+    return request.getfixturevalue('tiny_nyuv2' if dataset_type == 'NYUDataset'  # mmseg's
+                                   else 'synthetic_frames' if 'FrameList' in dataset_type
+                                   else 'synthetic_scannet')
 
 
 @pytest.fixture(scope='module')
@@ -310,7 +322,16 @@ def test_config_set():
     assert 'upernet-depth_vit-b_mask3d_frames-240x320.py' in names  # any RGB-D collection
 
 
-@pytest.mark.parametrize('path', CONFIGS, ids=osp.basename)
+@pytest.mark.parametrize('path', BUILT_ONLY, ids=osp.basename)
+def test_variant_builds(path, request, tmp_path):
+    """The variants not trained build their Runner and model (shrunk as the trained ones)."""
+    cfg = Config.fromfile(path)
+    runner = Runner.from_cfg(shrink_seg_cfg(cfg, _root(cfg, request), None, str(tmp_path),
+                                            crop=(64, 96), resize=False))
+    assert runner.model.decode_head is not None
+
+
+@pytest.mark.parametrize('path', TRAINED, ids=osp.basename)
 @pytest.mark.slow
 def test_config_trains_and_validates(path, request, tmp_path, mask3d_export, in1k_checkpoint):
     cfg = Config.fromfile(path)
@@ -318,10 +339,7 @@ def test_config_trains_and_validates(path, request, tmp_path, mask3d_export, in1
     assert cfg.model.type == 'DepthEstimator' and cfg.model.pretrained is None
     assert cfg.model.data_preprocessor.seg_pad_val == 0
     assert tuple(cfg.model.backbone.img_size) == tuple(cfg.model.data_preprocessor.size)
-    dataset_type = cfg.train_dataloader.dataset.type
-    root = request.getfixturevalue('tiny_nyuv2' if dataset_type == 'NYUDataset'  # mmseg's
-                                   else 'synthetic_frames' if 'FrameList' in dataset_type
-                                   else 'synthetic_scannet')
+    root = _root(cfg, request)
     init = cfg.model.backbone.init_cfg
     ckpt = None if init is None else in1k_checkpoint if 'prefix' in init else mask3d_export
     runner = Runner.from_cfg(shrink_seg_cfg(cfg, root, ckpt, str(tmp_path), crop=(64, 96),
