@@ -82,6 +82,8 @@ FAMILIES: List[Tuple[str, str]] = [
 NOT_RUN: Dict[str, str] = {
     r'bash tools/install\.sh && \.venv/bin/python -m pytest tests\s*(#.*)?':
         'the test suite itself: .ci/run runs it (test_ci_runs_the_readme_test_command)',
+    r'\.venv/bin/python -m pytest tests( -m "not slow")?\s*(#.*)?':
+        'the test suite (or its fast tier) itself: .ci/run runs the whole suite',
     r'.*tools/analysis_tools/compare_pretraining\.py(?!.*--dry-run).*':
         'a 40-150 minute study; the same script runs at a small size in '
         'tests/test_tools/test_compare_pretraining.py (its presets: '
