@@ -104,3 +104,37 @@ def load_tool(relpath: str):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def start_train(config: str, work_dir: str, options: List[str], *extra: str,
+                cwd: str = REPO) -> subprocess.Popen:
+    """``python tools/train.py CONFIG --work-dir DIR [extra]`` in ``cwd``, shrunk by
+    ``MASK3D_MM_CFG_OPTIONS`` (``options``), in its own session (see :func:`finish_runs`); its
+    output goes to ``DIR.log`` (``proc.log_path``)."""
+    import shlex
+    env = tool_env(MASK3D_MM_CFG_OPTIONS=' '.join(shlex.quote(o) for o in options))
+    with open(f'{work_dir}.log', 'a') as log:
+        proc = subprocess.Popen([sys.executable, osp.join(REPO, 'tools/train.py'), config,
+                                 '--work-dir', work_dir, *extra], cwd=cwd, env=env, stdout=log,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+    proc.log_path = f'{work_dir}.log'
+    return proc
+
+
+def finish_runs(*procs: subprocess.Popen, timeout: float = 300) -> List[str]:
+    """Wait for the runs of :func:`start_train` (a timeout each) and kill what is left of their
+    sessions (the data-loader workers of a SIGKILLed run); their logs."""
+    import signal
+    outs = []
+    for proc in procs:
+        try:
+            proc.wait(timeout=timeout)
+        finally:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        with open(proc.log_path) as f:
+            outs.append(f.read())
+    return outs
+

@@ -10,10 +10,6 @@ iteration k (after that iteration's checkpoint hook).
 import json
 import os
 import os.path as osp
-import shlex
-import signal
-import subprocess
-import sys
 from typing import Dict, List
 
 import torch
@@ -22,11 +18,11 @@ from mmengine.config import Config
 from mask3d_mm.compat import load_local_checkpoint
 from mask3d_mm.tooling import read_scalars
 
-from helpers.tools import PRETRAIN_CONFIG, REPO, tiny_pretrain_cfg, tool_env, write_cfg
+from helpers.tools import (PRETRAIN_CONFIG, REPO, finish_runs, start_train, tiny_pretrain_cfg,
+                           write_cfg)
 
 pytestmark = pytest.mark.slow  # trains or runs tools in subprocesses: the full tier only
 
-TRAIN = osp.join(REPO, 'tools/train.py')
 SEG_CONFIG = osp.join(REPO, 'configs/benchmarks/mmseg/upernet_vit-tiny_synthetic-scannet20.py')
 
 
@@ -72,36 +68,6 @@ def _with_test_hooks(config: str, path: str) -> str:
     return path
 
 
-def _train(config: str, work_dir: str, options: List[str], *extra: str) -> subprocess.Popen:
-    """``python tools/train.py CONFIG --work-dir DIR [extra]``, shrunk by the environment, in its
-    own session (see :func:`_finish`); its output goes to ``DIR.log``."""
-    env = tool_env(MASK3D_MM_CFG_OPTIONS=' '.join(shlex.quote(o) for o in options))
-    with open(f'{work_dir}.log', 'a') as log:
-        proc = subprocess.Popen([sys.executable, TRAIN, config, '--work-dir', work_dir, *extra],
-                                cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                start_new_session=True)
-    proc.log_path = f'{work_dir}.log'
-    return proc
-
-
-def _finish(*procs: subprocess.Popen) -> List[str]:
-    """Wait for the runs; their logs. A SIGKILLed run's data-loader workers can outlive it
-    (blocked writing to the dead process's queue), so whatever is left of each session is
-    killed."""
-    outs = []
-    for proc in procs:
-        try:
-            proc.wait(timeout=300)
-        finally:
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        with open(proc.log_path) as f:
-            outs.append(f.read())
-    return outs
-
-
 def _data_options(data_root: str, *loaders: str) -> List[str]:
     return [f'{dl}.dataset.{k}={v}' for dl in loaders
             for k, v in (('data_root', data_root), ('ann_file', ''))]
@@ -122,15 +88,15 @@ def test_pretrain_config_epoch_loop_workers(synthetic_scannet, tmp_path):
                'default_hooks.batchlog.type=BatchLogHook'
                ] + _data_options(synthetic_scannet, 'train_dataloader', 'val_dataloader')
     ref, killed = str(tmp_path / 'uninterrupted'), str(tmp_path / 'killed')
-    procs = [_train(config, ref, options),
-             _train(config, killed, options + ['default_hooks.batchlog.kill_after=6'])]
-    outs = _finish(*procs)
+    procs = [start_train(config, ref, options),
+             start_train(config, killed, options + ['default_hooks.batchlog.kill_after=6'])]
+    outs = finish_runs(*procs)
     assert procs[0].returncode == 0, outs[0][-3000:]
     assert procs[1].returncode == -9, outs[1][-3000:]  # SIGKILL after iteration 6 (epoch 2)
     assert sorted(f for f in os.listdir(killed) if f.endswith('.pth')) == ['epoch_1.pth']
     assert max(_train_steps(killed)) == 6
 
-    out = _finish(_train(config, killed, options, '--resume'))[0]
+    out = finish_runs(start_train(config, killed, options, '--resume'))[0]
     assert 'resuming from' in out and 'epoch_1.pth' in out, out[-3000:]
     _assert_same_run(ref, killed, 12, 'epoch_3.pth')
     assert len({r['lr'] for r in _train_steps(ref).values()}) >= 10  # the lr really moves
@@ -154,16 +120,16 @@ def test_finetune_config_without_seed(synthetic_scannet, tmp_path):
                ] + _data_options(synthetic_scannet, 'train_dataloader', 'val_dataloader',
                                  'test_dataloader')
     killed, ref = str(tmp_path / 'killed'), str(tmp_path / 'uninterrupted')
-    proc = _train(config, killed, options + ['default_hooks.batchlog.kill_after=5'])
-    out = _finish(proc)[0]
+    proc = start_train(config, killed, options + ['default_hooks.batchlog.kill_after=5'])
+    out = finish_runs(proc)[0]
     assert proc.returncode == -9, out[-3000:]
     # the shipped max_keep_ckpts=1 keeps the last one
     assert sorted(f for f in os.listdir(killed) if f.endswith('.pth')) == ['iter_4.pth']
     seed = load_local_checkpoint(osp.join(killed, 'iter_4.pth'))['meta']['seed']
 
-    procs = [_train(config, killed, options, '--resume'),
-             _train(config, ref, options + [f'randomness.seed={seed}'])]
-    outs = _finish(*procs)
+    procs = [start_train(config, killed, options, '--resume'),
+             start_train(config, ref, options + [f'randomness.seed={seed}'])]
+    outs = finish_runs(*procs)
     assert procs[0].returncode == 0 and procs[1].returncode == 0, outs[0][-3000:] + outs[1][-3000:]
     assert f'randomness.seed={seed}, the seed of the run in {killed}/iter_4.pth' in outs[0]
     assert 'Advance dataloader 4 steps' in outs[0]
@@ -181,16 +147,16 @@ def test_kill_and_resume_continues_exactly(synthetic_scannet, tmp_path):
                          str(tmp_path / 'kill.py'))
     ref, run_dir = str(tmp_path / 'uninterrupted'), str(tmp_path / 'killed')
     # the uninterrupted run and the run to kill side by side
-    procs = [_train(c, d, []) for c, d in ((full_cfg, ref), (kill_cfg, run_dir))]
-    outs = _finish(*procs)
+    procs = [start_train(c, d, []) for c, d in ((full_cfg, ref), (kill_cfg, run_dir))]
+    outs = finish_runs(*procs)
     assert procs[0].returncode == 0, outs[0][-3000:]
     assert procs[1].returncode == -9, outs[1][-3000:]  # SIGKILL after iteration 5
     assert sorted(f for f in os.listdir(run_dir) if f.endswith('.pth')) == [
         'iter_2.pth', 'iter_4.pth']
     assert max(_train_steps(run_dir)) == 5  # iteration 5 ran, its checkpoint never came
 
-    resumed = _train(full_cfg, run_dir, [], '--resume')
-    log = _finish(resumed)[0]
+    resumed = start_train(full_cfg, run_dir, [], '--resume')
+    log = finish_runs(resumed)[0]
     assert resumed.returncode == 0, log[-3000:]
     assert 'iter_4.pth' in log and 'Advance dataloader 4 steps' in log
     assert len({r['lr'] for r in _train_steps(ref).values()}) == 8  # lr moves every iteration

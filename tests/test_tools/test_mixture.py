@@ -13,8 +13,6 @@ import logging
 import os
 import os.path as osp
 import re
-import shlex
-import signal
 import subprocess
 import sys
 from collections import Counter
@@ -35,11 +33,10 @@ from mask3d_mm.engine.hooks import SourceCountHook
 from mask3d_mm.engine.hooks.source_count_hook import format_counts
 from mask3d_mm.tooling import read_scalars
 
-from helpers.tools import REPO, tool_env
+from helpers.tools import REPO, finish_runs, start_train, tool_env
 
 TINY_MIXED = osp.join(REPO, 'configs/mask3d/vit-tiny_synthetic-mixed.py')
 VIT_B_MIXED = osp.join(REPO, 'configs/mask3d/vit-b_mixed-rgbd.py')
-TRAIN = osp.join(REPO, 'tools/train.py')
 
 
 @pytest.fixture(scope='module')
@@ -191,36 +188,6 @@ def _with_test_hooks(path: str) -> str:
     return path
 
 
-def _train(config: str, root: str, work_dir: str, options: List[str],
-           *extra: str) -> subprocess.Popen:
-    """``python tools/train.py CONFIG --work-dir DIR`` in ``root`` (the data step's folder),
-    shrunk by the environment, in its own session; output to ``DIR.log``."""
-    env = tool_env(MASK3D_MM_CFG_OPTIONS=' '.join(shlex.quote(o) for o in options))
-    with open(f'{work_dir}.log', 'a') as log:
-        proc = subprocess.Popen([sys.executable, TRAIN, config, '--work-dir', work_dir, *extra],
-                                cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                start_new_session=True)
-    proc.log_path = f'{work_dir}.log'
-    return proc
-
-
-def _finish(*procs: subprocess.Popen) -> List[str]:
-    """Wait for the runs (a timeout each) and end what is left of their sessions (the
-    workers of a SIGKILLed run); their logs."""
-    outs = []
-    for proc in procs:
-        try:
-            proc.wait(timeout=300)
-        finally:
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        with open(proc.log_path) as f:
-            outs.append(f.read())
-    return outs
-
-
 def _steps(work_dir: str) -> Dict[int, dict]:
     return {r['step']: r for r in read_scalars(work_dir) if 'loss' in r}
 
@@ -250,10 +217,10 @@ def test_mixture_kill_and_resume_continues_exactly(mixture_root, tmp_path):
     assert shipped.train_dataloader.num_workers == 2  # the workers' seeding is under test
     config = _with_test_hooks(str(tmp_path / 'mixed.py'))
     ref, killed = str(tmp_path / 'uninterrupted'), str(tmp_path / 'killed')
-    procs = [_train(config, mixture_root, ref, _SHRINK),
-             _train(config, mixture_root, killed,
-                    _SHRINK + ['default_hooks.batchlog.kill_after=5'])]
-    outs = _finish(*procs)
+    procs = [start_train(config, ref, _SHRINK, cwd=mixture_root),
+             start_train(config, killed, _SHRINK + ['default_hooks.batchlog.kill_after=5'],
+                         cwd=mixture_root)]
+    outs = finish_runs(*procs)
     assert procs[0].returncode == 0, outs[0][-3000:]
     assert procs[1].returncode == -9, outs[1][-3000:]  # SIGKILL after iteration 5
     assert sorted(f for f in os.listdir(killed) if f.endswith('.pth')) == [
@@ -261,7 +228,8 @@ def test_mixture_kill_and_resume_continues_exactly(mixture_root, tmp_path):
     assert max(_steps(killed)) == 5
 
     # the log file holds the killed run, then the resumed one
-    resumed = _finish(_train(config, mixture_root, killed, _SHRINK, '--resume'))[0]
+    resumed = finish_runs(start_train(config, killed, _SHRINK, '--resume',
+                                      cwd=mixture_root))[0]
     resumed = resumed[len(outs[1]):]
     assert 'Advance dataloader 4 steps' in resumed, resumed[-3000:]
     want, got = _steps(ref), _steps(killed)
@@ -314,11 +282,12 @@ def test_documented_mixture_trains_with_counts_by_ratio(tmp_path):
     tum = np.array([line.split() for line in open(tmp_path / 'data/synthetic_frames_tum/'
                                                   'frames.txt') if not line.startswith('#')])
     assert tum.shape == (6, 2)
-    proc = _train(TINY_MIXED, str(tmp_path), str(tmp_path / 'work'),
-                  ['train_cfg.max_iters=10', 'train_cfg.val_interval=10',
-                   'default_hooks.logger.interval=5', 'train_dataloader.num_workers=0',
-                   'val_dataloader.num_workers=0', 'val_dataloader.persistent_workers=False'])
-    out = _finish(proc)[0]
+    proc = start_train(TINY_MIXED, str(tmp_path / 'work'),
+                       ['train_cfg.max_iters=10', 'train_cfg.val_interval=10',
+                        'default_hooks.logger.interval=5', 'train_dataloader.num_workers=0',
+                        'val_dataloader.num_workers=0', 'val_dataloader.persistent_workers=False'],
+                       cwd=str(tmp_path))
+    out = finish_runs(proc)[0]
     assert proc.returncode == 0, out[-4000:]
     assert _source_lines(out) == [
         'frames per source, iterations 1-5: scannet 40 (50.0%), tum 20 (25.0%), npy 20 (25.0%);'
