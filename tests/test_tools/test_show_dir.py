@@ -37,6 +37,8 @@ def test_mmseg_show_dir(synthetic_scannet, tmp_path):
     cfg.model.backbone.init_cfg = None
     cfg.test_dataloader.update(num_workers=0, persistent_workers=False)
     cfg.test_dataloader.dataset.update(data_root=synthetic_scannet, ann_file='')
+    # a test run never builds the training data (absent here, as on a test-only machine)
+    cfg.train_dataloader.dataset.data_root = str(tmp_path / 'no_train_data')
     config = str(tmp_path / 'seg.py')
     cfg.dump(config)
     init_default_scope('mmseg')
@@ -48,5 +50,5 @@ def test_mmseg_show_dir(synthetic_scannet, tmp_path):
     assert 'mIoU' in metrics
     drawn = sorted(osp.basename(f) for f in glob.glob(str(show / '**' / '*.png'),
                                                       recursive=True))
-    # every test frame (frame_skip=5: the first of each scene), named by scene and frame
-    assert drawn == ['test_scene0000_00_000000_0.png', 'test_scene0001_00_000000_0.png']
+    # every test frame (frame_skip=5: the first of each scene), named by scene, frame and index
+    assert drawn == ['test_scene0000_00_000000_0.png', 'test_scene0001_00_000000_1.png']

@@ -21,7 +21,8 @@ class AlignedSegVisualizationHook(Hook):
     the prediction's size (mmseg resizes the prediction to the colour's ``ori_shape``, the label
     map stays as read). Images are named by scene and frame (``test_scene0000_00_000010``;
     mmseg's file name alone repeats across ScanNet scenes). ``tools/test.py --show-dir`` uses
-    this hook for mmseg configs.
+    this hook for mmseg configs; a test run never builds the training data (the step of a
+    test image is its index, as in mmseg).
     """
     priority = 'NORMAL'
 
@@ -32,11 +33,15 @@ class AlignedSegVisualizationHook(Hook):
         self.show = show
         self.wait_time = wait_time
         self.backend_args = backend_args.copy() if backend_args else None
+        self._test_index = 0
 
     def _after_iter(self, runner, batch_idx: int, outputs: Sequence, mode: str) -> None:
         if not self.draw or not self.every_n_inner_iters(batch_idx, self.interval):
             return
         for output in outputs:
+            # a test run has no train loop: ``runner.iter`` would build it (and its dataset)
+            step = runner.iter if mode == 'val' else self._test_index
+            self._test_index += mode == 'test'
             img = mmcv.imfrombytes(fileio.get(output.img_path, backend_args=self.backend_args),
                                    channel_order='rgb')
             draw_gt = True
@@ -48,7 +53,7 @@ class AlignedSegVisualizationHook(Hook):
                 draw_gt = gt is None or tuple(gt.shape[-2:]) == (h, w)
             runner.visualizer.add_datasample(
                 f'{mode}_{panel_name(output, 0)}', img, data_sample=output,
-                draw_gt=draw_gt, show=self.show, wait_time=self.wait_time, step=runner.iter)
+                draw_gt=draw_gt, show=self.show, wait_time=self.wait_time, step=step)
 
     def after_val_iter(self, runner, batch_idx: int, data_batch: Optional[dict] = None,
                        outputs: Optional[Sequence] = None) -> None:
