@@ -6,22 +6,29 @@
 2. pre-trains a tiny ViT with Mask3D (configs/mask3d/vit-tiny_synthetic.py) via tools/train.py;
 3. exports the color encoder as a plain mmpretrain VisionTransformer checkpoint;
 4. writes reconstruction panels and a loss / validation plot;
-5. fine-tunes UperNet on the synthetic ScanNet-20 labels from that encoder (mmseg), and prints
-   the results.
+5. evaluates the model on the validation frames under several mask seeds (``--mask-seeds``,
+   tools/test.py): the masked-depth reconstruction against the nearest-visible baselines;
+6. fine-tunes UperNet on the synthetic ScanNet-20 labels from that encoder (mmseg), prints the
+   results and writes them to WORK_DIR/summary.json and summary.md (the README's table,
+   :mod:`mask3d_mm.analysis.demo_summary`).
 
 Training runs use ``--resume``: a second demo continues (or, when complete, reuses) the runs of
 the first; delete the work dir to start over.
 """
 import argparse
+import json
 import os.path as osp
+import subprocess
+import sys
 import time
+from typing import Optional
 
 from mask3d_mm.tooling import ensure_data, read_scalars, run_script
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIG = osp.join(REPO, 'configs/mask3d/vit-tiny_synthetic.py')
 SEG_CONFIG = osp.join(REPO, 'configs/benchmarks/mmseg/upernet_vit-tiny_synthetic-scannet20.py')
-STAGES = 5
+STAGES = 6
 
 
 def stage(i: int, title: str) -> None:
@@ -49,6 +56,32 @@ def plot(records: list, out: str) -> None:
     fig.savefig(out, dpi=100)
 
 
+def val_mask_key(config: str = CONFIG) -> str:
+    """The ``--cfg-options`` key of the RGBDMaskGenerator step of ``config``'s validation
+    pipeline (its ``seed`` fixes the validation masks)."""
+    from mmengine.config import Config
+    pipeline = Config.fromfile(config).val_dataloader.dataset.pipeline
+    found = [i for i, step in enumerate(pipeline)
+             if str(step.get('type', '')).endswith('RGBDMaskGenerator')]
+    if len(found) != 1:
+        raise ValueError(f'{config}: {len(found)} RGBDMaskGenerator steps in the validation '
+                         'pipeline, the demo needs one')
+    return f'val_dataloader.dataset.pipeline.{found[0]}'
+
+
+def code_commit() -> Optional[str]:
+    """The checkout's commit (``+dirty`` with uncommitted changes to tracked files), or None
+    outside a git checkout."""
+    try:
+        head = subprocess.run(['git', 'rev-parse', 'HEAD'], cwd=REPO, capture_output=True,
+                              text=True, timeout=30, check=True).stdout.strip()
+        dirty = subprocess.run(['git', 'status', '--porcelain', '--untracked-files=no'],
+                               cwd=REPO, capture_output=True, text=True, timeout=30).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return head + ('+dirty' if dirty.strip() else '')
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--data-root', default=osp.join(REPO, 'data/synthetic_scannet'))
@@ -57,8 +90,10 @@ def main() -> None:
     parser.add_argument('--frames-per-scene', type=int, default=40)
     parser.add_argument('--epochs', type=int, default=None,
                         help='pre-training epochs (default: the config)')
+    parser.add_argument('--mask-seeds', type=int, nargs='+', default=[0, 1, 2, 3, 4],
+                        help='validation mask seeds the model is evaluated under (stage 5)')
     parser.add_argument('--skip-finetune', action='store_true',
-                        help='stop after pre-training (stages 1-4)')
+                        help='stop before the fine-tuning (stages 1-5)')
     args = parser.parse_args()
     start = time.time()
     data_root = osp.abspath(args.data_root)
@@ -90,42 +125,52 @@ def main() -> None:
     curves = osp.join(args.work_dir, 'pretrain_curves.png')
     plot(records, curves)
 
-    miou = None
+    stage(5, f'the model under {len(args.mask_seeds)} validation mask seeds (tools/test.py)')
+    seed_dir = osp.join(args.work_dir, 'mask_seeds')
+    key = val_mask_key()
+    outs = {}
+    for seed in args.mask_seeds:
+        outs[seed] = osp.join(seed_dir, f'seed{seed}.json')
+        if osp.isfile(outs[seed]) and osp.getmtime(outs[seed]) >= osp.getmtime(checkpoint):
+            print(f'{outs[seed]}: done, not run again', flush=True)
+            continue
+        run_script(REPO, osp.join(REPO, 'tools/test.py'), CONFIG, checkpoint, '--work-dir',
+                   osp.join(seed_dir, f'seed{seed}'), '--out', outs[seed], '--force',
+                   '--cfg-options', *options, f'{key}.seed={seed}', quiet=True)
+
+    miou = finetune_iters = None
     if not args.skip_finetune:
-        stage(5, 'fine-tuning UperNet on synthetic ScanNet-20 from the Mask3D encoder (mmseg)')
+        stage(6, 'fine-tuning UperNet on synthetic ScanNet-20 from the Mask3D encoder (mmseg)')
         seg_dir = osp.join(args.work_dir, 'finetune_seg')
         run_script(REPO, osp.join(REPO, 'tools/train.py'), SEG_CONFIG, '--work-dir', seg_dir,
                    '--resume', '--cfg-options', f'model.backbone.init_cfg.checkpoint={encoder}',
                    f'train_dataloader.dataset.data_root={data_root}',
                    f'val_dataloader.dataset.data_root={data_root}',
                    f'test_dataloader.dataset.data_root={data_root}')
-        seg_val = [r for r in read_scalars(seg_dir) if 'mIoU' in r]
+        seg_records = read_scalars(seg_dir)
+        seg_val = [r for r in seg_records if 'mIoU' in r]
         miou = seg_val[-1]['mIoU'] if seg_val else None
+        finetune_iters = max((r['iter'] for r in seg_records if 'iter' in r), default=None)
 
-    last = [r for r in records if 'depth/masked/abs_rel' in r][-1]
-    print(f'\n==== result ({(time.time() - start) / 60:.1f} min) ====')
-    print('depth of the masked patches (validation scenes)   AbsRel   RMSE m   delta<1.25')
-    for key, label in (('masked', 'Mask3D (visible-depth statistics)'),
-                       ('patch_baseline', 'nearest visible patch'),
-                       ('pixel_baseline', 'nearest visible pixel')):
-        print(f"  {label:<48}{last[f'depth/{key}/abs_rel']:>7.4f}{last[f'depth/{key}/rmse']:>9.3f}"
-              f"{last[f'depth/{key}/delta1']:>12.3f}")
-    if 'depth/masked/aligned_abs_rel' in last:  # scale and shift fitted on the visible depth
-        print(f"  {'Mask3D, scale-and-shift aligned':<48}"
-              f"{last['depth/masked/aligned_abs_rel']:>7.4f}"
-              f"{last['depth/masked/aligned_rmse']:>9.3f}"
-              f"{last['depth/masked/aligned_delta1']:>12.3f}")
-    if 'depth/masked/target_l1' in last:
-        print(f"  Mask3D error in the target space (L1, what the loss sees): "
-              f"{last['depth/masked/target_l1']:.4f}")
-    for base in ('patch_baseline', 'pixel_baseline'):
-        ratio = last[f'depth/masked/abs_rel_vs_{base}']
-        verdict = 'beats' if ratio < 1 else 'does NOT beat'
-        print(f"Mask3D {verdict} the {base.replace('_', ' ')} (AbsRel ratio {ratio:.2f})")
-    if miou is not None:
-        print(f'UperNet fine-tuned from the Mask3D encoder: mIoU {miou:.2f} on the synthetic '
-              f'ScanNet-20 validation scenes (tiny model, 200 iterations)')
-    print(f'checkpoint:      {checkpoint}\nencoder export:  {encoder}\n'
+    from mask3d_mm.analysis.demo_summary import demo_summary, demo_tables, per_seed_from_files
+    from mask3d_mm.analysis.pretraining_comparison.report import split_frames
+    from mmengine.config import Config
+    frame_skip = Config.fromfile(CONFIG).val_dataloader.dataset.get('frame_skip', 1)
+    summary = demo_summary(
+        per_seed_from_files(outs), miou,
+        command=' '.join(['python', 'tools/demo.py', *sys.argv[1:]]), code_commit=code_commit(),
+        wall_minutes=round((time.time() - start) / 60, 2), mask_seeds=list(args.mask_seeds),
+        val_frames=split_frames(data_root, frame_skip),
+        pretrain_iters=max(r['iter'] for r in records if 'iter' in r),
+        finetune_iters=finetune_iters, checkpoint=osp.relpath(checkpoint, REPO))
+    text = demo_tables(summary)
+    with open(osp.join(args.work_dir, 'summary.json'), 'w') as f:
+        json.dump(summary, f, indent=1)
+    with open(osp.join(args.work_dir, 'summary.md'), 'w') as f:
+        f.write(text + '\n')
+    print(f'\n==== result ({(time.time() - start) / 60:.1f} min) ====\n{text}\n')
+    print(f'summary:         {osp.join(args.work_dir, "summary.json")} (and summary.md)\n'
+          f'checkpoint:      {checkpoint}\nencoder export:  {encoder}\n'
           f'panels:          {panels}/\ncurves:          {curves}')
 
 
