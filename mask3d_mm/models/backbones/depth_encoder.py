@@ -12,7 +12,7 @@ from mmpretrain.models.utils import build_norm_layer, resize_pos_embed
 
 from mask3d_mm.registry import MODELS
 from mask3d_mm.structures import valid_depth
-from ..utils import build_2d_sincos_pos_embed, gather_tokens, mask_to_ids
+from ..utils import build_2d_sincos_pos_embed, gather_tokens, mask_to_ids, run_blocks
 
 __all__ = ['DepthEncoder']
 
@@ -52,6 +52,8 @@ class DepthEncoder(BaseModule):
         drop_path_rate (float): Stochastic depth rate. Defaults to 0.
         norm_cfg (dict): Norm config. Defaults to ``dict(type='LN', eps=1e-6)``.
         final_norm (bool): Final LayerNorm. Defaults to True.
+        with_cp (bool): Activation checkpointing of every block while training (recomputed in
+            the backward: less memory, same result and gradients). Defaults to False.
         init_cfg (dict | list[dict], optional): Defaults to xavier Linear, LayerNorm (1, 0).
     """
 
@@ -69,6 +71,7 @@ class DepthEncoder(BaseModule):
                  drop_path_rate: float = 0.,
                  norm_cfg: dict = dict(type='LN', eps=1e-6),
                  final_norm: bool = True,
+                 with_cp: bool = False,
                  init_cfg: Optional[Union[List[dict], dict]] = DEFAULT_INIT) -> None:
         super().__init__(init_cfg=init_cfg)
         if pos_embed_type not in ('sincos', 'learned'):
@@ -80,6 +83,7 @@ class DepthEncoder(BaseModule):
         self.max_depth = float(max_depth)
         self.with_valid_channel = with_valid_channel
         self.pos_embed_type = pos_embed_type
+        self.with_cp = with_cp
         self.patch_embed = PatchEmbed(
             in_channels=2 if with_valid_channel else 1,
             input_size=img_size,
@@ -162,8 +166,7 @@ class DepthEncoder(BaseModule):
             ids_keep = mask_to_ids(mask.reshape(B, -1)).to(x.device, non_blocking=True)
             x = gather_tokens(x, ids_keep)
         x = self.drop_after_pos(x)
-        for layer in self.layers:
-            x = layer(x)
+        x = run_blocks(self.layers, x, self.with_cp and self.training)
         if self.final_norm:
             x = self.ln1(x)
         return x, ids_keep

@@ -10,7 +10,7 @@ from mmpretrain.models import VisionTransformer
 from mmpretrain.models.utils import resize_pos_embed
 
 from mask3d_mm.registry import MODELS
-from ..utils import build_2d_sincos_pos_embed, gather_tokens, mask_to_ids
+from ..utils import build_2d_sincos_pos_embed, gather_tokens, mask_to_ids, run_blocks
 
 __all__ = ['Mask3DViT']
 
@@ -57,6 +57,9 @@ class Mask3DViT(VisionTransformer):
         layer_cfgs (Sequence | dict): Extra transformer layer configs. Defaults to ``dict()``.
         learnable_pos_embed (bool): Train the position embedding (MAE keeps it fixed).
             Defaults to False.
+        with_cp (bool): Activation checkpointing of every block in the masked forward while
+            training (recomputed in the backward: less memory, same result and gradients, same
+            parameter names). Defaults to False.
         init_cfg (dict | list[dict], optional): Init config. Defaults to None.
     """
 
@@ -74,6 +77,7 @@ class Mask3DViT(VisionTransformer):
                  patch_cfg: dict = dict(),
                  layer_cfgs: Union[Sequence, dict] = dict(),
                  learnable_pos_embed: bool = False,
+                 with_cp: bool = False,
                  init_cfg: Optional[Union[List[dict], dict]] = None) -> None:
         super().__init__(
             arch=arch,
@@ -91,6 +95,7 @@ class Mask3DViT(VisionTransformer):
             layer_cfgs=layer_cfgs,
             init_cfg=init_cfg)
         self.pos_embed.requires_grad = learnable_pos_embed
+        self.with_cp = with_cp
         # True while pos_embed is the fixed sin-cos of init_weights: other grids then get their
         # exact sin-cos instead of a bicubic resize (cosine 0.85-0.92 to it at 240x320)
         self.exact_sincos = False
@@ -216,8 +221,7 @@ class Mask3DViT(VisionTransformer):
         cls_token = (self.cls_token + pos_embed[:, :1]).expand(B, -1, -1)
         x = torch.cat((cls_token, x), dim=1)
         x = self.pre_norm(self.drop_after_pos(x))
-        for layer in self.layers:
-            x = layer(x)
+        x = run_blocks(self.layers, x, self.with_cp and self.training)
         if self.final_norm:
             x = self.ln1(x)
         return x, ids_keep

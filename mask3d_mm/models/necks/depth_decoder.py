@@ -8,7 +8,7 @@ from mmpretrain.models.backbones.vision_transformer import TransformerEncoderLay
 from mmpretrain.models.utils import build_norm_layer
 
 from mask3d_mm.registry import MODELS
-from ..utils import build_2d_sincos_pos_embed, gather_tokens, scatter_tokens
+from ..utils import build_2d_sincos_pos_embed, gather_tokens, run_blocks, scatter_tokens
 
 __all__ = ['DepthDecoder']
 
@@ -46,6 +46,8 @@ class DepthDecoder(BaseModule):
             Defaults to 1.
         fusion (str): 'add' or 'concat'. Defaults to 'add'.
         norm_cfg (dict): Norm config. Defaults to ``dict(type='LN', eps=1e-6)``.
+        with_cp (bool): Activation checkpointing of every block while training (recomputed in
+            the backward: less memory, same result and gradients). Defaults to False.
         init_cfg (dict | list[dict], optional): Defaults to xavier Linear, LayerNorm (1, 0).
     """
 
@@ -60,6 +62,7 @@ class DepthDecoder(BaseModule):
                  out_channels: int = 1,
                  fusion: str = 'add',
                  norm_cfg: dict = dict(type='LN', eps=1e-6),
+                 with_cp: bool = False,
                  init_cfg: Optional[Union[List[dict], dict]] = DEFAULT_INIT) -> None:
         super().__init__(init_cfg=init_cfg)
         if fusion not in ('add', 'concat'):
@@ -68,6 +71,7 @@ class DepthDecoder(BaseModule):
         self.patch_size = patch_size
         self.out_channels = out_channels
         self.fusion = fusion
+        self.with_cp = with_cp
         self.rgb_embed = nn.Linear(in_channels, embed_dims)
         self.depth_embed = nn.Linear(depth_in_channels, embed_dims)
         self.mask_token = nn.Parameter(torch.zeros(1, 1, embed_dims))
@@ -130,7 +134,6 @@ class DepthDecoder(BaseModule):
             rgb = rgb + gather_tokens(pos, rgb_ids) + self.rgb_type_embed
             dep = dep + gather_tokens(pos, depth_ids) + self.depth_type_embed
             x = torch.cat([cls_token, rgb, dep, mask_tokens + pos], dim=1)
-        for blk in self.decoder_blocks:
-            x = blk(x)
+        x = run_blocks(self.decoder_blocks, x, self.with_cp and self.training)
         x = self.decoder_norm(x[:, -L:])
         return self.decoder_pred(x)
