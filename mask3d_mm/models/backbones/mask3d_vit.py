@@ -1,6 +1,8 @@
 """Color encoder of Mask3D: a ViT that encodes the visible RGB patches only."""
 import logging
+import math
 import os.path as osp
+from collections import Counter
 from typing import List, Optional, Sequence, Tuple, Union
 
 import torch
@@ -11,6 +13,8 @@ from mmpretrain.models.utils import resize_pos_embed
 
 from mask3d_mm.registry import MODELS
 from ..utils import build_2d_sincos_pos_embed, gather_tokens, mask_to_ids, run_blocks
+from ..utils.pos_embed_grid import find_sincos_grid, regrid_pos_embed
+from ..utils.vit_names import naming_hint, summarize_keys
 
 __all__ = ['Mask3DViT']
 
@@ -38,7 +42,9 @@ class Mask3DViT(VisionTransformer):
     ``dict(type='Pretrained', checkpoint=path, prefix='backbone.')``) overwrites what the
     checkpoint holds (see :meth:`load_pretrained`); ``checkpoint=None`` keeps the random init
     and says so in the log. The configs set ``init_cfg.checkpoint=None`` so that a child config
-    or ``--cfg-options model.backbone.init_cfg.checkpoint=PATH`` only has to name the file.
+    or ``--cfg-options model.backbone.init_cfg.checkpoint=PATH`` only has to name the file. A
+    checkpoint that lacks a tensor of the encoder is an error unless the init_cfg says
+    ``allow_partial=True``.
 
     Args:
         arch (str | dict): ViT arch, as ``VisionTransformer``. Defaults to 'b'.
@@ -131,9 +137,16 @@ class Mask3DViT(VisionTransformer):
                 print_log(f'{type(self).__name__}: init_cfg.checkpoint is None: random init '
                           '(no ImageNet / MAE start)', logger='current')
             else:
-                self.load_pretrained(cfg['checkpoint'], cfg.get('prefix', 'backbone.'))
+                unknown = set(cfg) - {'type', 'checkpoint', 'prefix', 'map_location',
+                                      'allow_partial'}
+                if unknown:
+                    raise TypeError(f'{type(self).__name__}: the Pretrained init_cfg takes no '
+                                    f'{sorted(unknown)} (checkpoint, prefix, allow_partial)')
+                self.load_pretrained(cfg['checkpoint'], cfg.get('prefix', 'backbone.'),
+                                     allow_partial=cfg.get('allow_partial', False))
 
-    def load_pretrained(self, checkpoint: str, prefix: Optional[str] = 'backbone.') -> None:
+    def load_pretrained(self, checkpoint: str, prefix: Optional[str] = 'backbone.',
+                        allow_partial: bool = False) -> None:
         """Load an mmpretrain ViT / MAE checkpoint into this encoder and log what was loaded.
 
         Reads through mmengine's ``CheckpointLoader`` (local files and URLs, always
@@ -141,12 +154,24 @@ class Mask3DViT(VisionTransformer):
         stripped when the checkpoint has such keys (a classifier / MAE / Mask3D checkpoint),
         else as they are (an encoder exported by ``export_rgb_encoder.py`` or a bare
         ``VisionTransformer`` state dict). A square checkpoint grid is resized to the
-        ``img_size`` grid by ``VisionTransformer``'s load hook.
+        ``img_size`` grid by ``VisionTransformer``'s load hook; a rectangular one is rebuilt for
+        it when it is the fixed sin-cos.
+
+        Every tensor of the encoder must come from the checkpoint: one left at its random init
+        (other parameter names, e.g. mmseg's or timm's, or no final norm) is an error naming
+        them, unless ``allow_partial`` (``init_cfg=dict(type='Pretrained', ...,
+        allow_partial=True)``), which loads what is there and warns naming the rest. The log
+        line counts what is ignored: tensors outside ``prefix`` (other modules, e.g. the 104 of
+        an MAE's ViT-B decoder) and tensors under it that the encoder has no parameter for
+        (these are named in a warning).
 
         Raises:
             FileNotFoundError: a local checkpoint that does not exist.
-            RuntimeError: no tensor of this encoder is in the checkpoint, or shapes differ
-                (another arch), naming the file.
+            RuntimeError: naming the file: no tensor of this encoder is in the checkpoint;
+                some are not (and not ``allow_partial``), with the prefix used, the missing
+                and the unexpected keys and how to convert the names; shapes differ (another
+                arch); a rectangular ``pos_embed`` that is not the fixed sin-cos on another
+                grid.
         """
         name = type(self).__name__
         if '://' not in checkpoint and not osp.isfile(osp.expanduser(checkpoint)):
@@ -159,31 +184,65 @@ class Mask3DViT(VisionTransformer):
         prefixed = {k[len(prefix):]: v for k, v in state.items()
                     if prefix and k.startswith(prefix)}
         if prefixed:
+            outside = Counter(k.split('.', 1)[0] for k in state if not k.startswith(prefix))
             used_prefix, state = prefix, prefixed
         else:
-            used_prefix = ''
-        loadable = [k for k in state if k in own]
-        if not loadable:
+            used_prefix, outside = '', Counter()
+        where = f'{checkpoint} (prefix {used_prefix!r})'
+        missing = [k for k in own if k not in state]
+        unexpected = [k for k in state if k not in own]
+        if len(missing) == len(own):
             raise RuntimeError(
                 f'{name}: no tensor of the encoder was found in {checkpoint} (keys tried with '
                 f'prefix {prefix!r} and bare); its keys start with '
-                f'{sorted({k.split(".")[0] for k in state})[:8]}. Expected mmpretrain '
-                'VisionTransformer names (patch_embed.*, layers.N.*, ln1.*).')
+                f'{sorted({k.split(".")[0] for k in state})[:8]}: {naming_hint(state)}')
+        if missing and not allow_partial:
+            raise RuntimeError(
+                f'{name}: {len(missing)} of the {len(own)} tensors of the encoder are not in '
+                f'{where}, they would stay random: {summarize_keys(missing)}; the checkpoint '
+                f'has instead {summarize_keys(unexpected)}. Hint: {naming_hint(state)}. To '
+                'start from the tensors that are there anyway, add allow_partial=True to the '
+                "init_cfg (dict(type='Pretrained', checkpoint=..., allow_partial=True)).")
+        state = self._pos_embed_to_grid(state, checkpoint)
         try:
-            result = self.load_state_dict(state, strict=False)
+            self.load_state_dict(state, strict=False)
             self.exact_sincos = self.exact_sincos and 'pos_embed' not in state
         except (RuntimeError, AssertionError) as e:  # the pos_embed resize hook asserts
             raise RuntimeError(f'{name}: {checkpoint} does not fit this encoder (another '
                                f'arch or patch size?): {e}') from None
-        missing = list(result.missing_keys)
-        msg = (f'{name}: loaded {len(own) - len(missing)}/{len(own)} tensors from '
-               f'{checkpoint} (prefix {used_prefix!r}); ignored {len(result.unexpected_keys)} '
-               'checkpoint tensors of other modules')
-        if missing:
-            print_log(f'{msg}; NOT in the checkpoint, left at their init: {missing}',
-                      logger='current', level=logging.WARNING)
+        others = ', '.join(f'{k}: {n}' for k, n in sorted(outside.items()))
+        msg = (f'{name}: loaded {len(own) - len(missing)}/{len(own)} tensors from {where}; '
+               f'ignored {sum(outside.values())} tensors outside the prefix'
+               + (f' ({others})' if others else '')
+               + f' and {len(unexpected)} under it that the encoder has no parameter for')
+        if unexpected:
+            print_log(f'{msg}: {summarize_keys(unexpected)}', logger='current',
+                      level=logging.WARNING)
         else:
             print_log(msg, logger='current')
+        if missing:
+            print_log(f'{name}: allow_partial: {len(missing)} tensors NOT in {where}, left at '
+                      f'their init: {summarize_keys(missing, limit=len(missing))}',
+                      logger='current', level=logging.WARNING)
+
+    def _pos_embed_to_grid(self, state: dict, checkpoint: str) -> dict:
+        """``state`` with a rectangular-grid ``pos_embed`` of another size rebuilt for this
+        encoder's grid (the fixed sin-cos; mmpretrain's load hook resizes square grids only)."""
+        pos_embed = state.get('pos_embed')
+        if (pos_embed is None or pos_embed.shape[-1] != self.pos_embed.shape[-1]
+                or pos_embed.shape[1] == self.pos_embed.shape[1]):
+            return state  # the same grid, or another width (an error of load_state_dict)
+        n = pos_embed.shape[1] - self.num_extra_tokens
+        if math.isqrt(n) ** 2 == n:
+            return state  # square: VisionTransformer's hook resizes it
+        if find_sincos_grid(pos_embed, self.num_extra_tokens) is None:
+            raise RuntimeError(
+                f'{type(self).__name__}: the pos_embed of {checkpoint} ({n} positions) is on a '
+                'rectangular grid that the file does not tell and is not the fixed sin-cos, so '
+                f'it cannot be put on this encoder\'s {self.patch_resolution} grid: export it '
+                'for this input size (export_rgb_encoder.py --img-size H W)')
+        return dict(state, pos_embed=regrid_pos_embed(
+            pos_embed, None, self.patch_resolution, num_extra_tokens=self.num_extra_tokens)[0])
 
     def forward(self, x: torch.Tensor, mask: Optional[torch.Tensor] = None
                 ) -> Union[Tuple[torch.Tensor, ...], Tuple[torch.Tensor, torch.Tensor]]:
