@@ -55,13 +55,16 @@ def test_config_builds(path):
     assert list(vit.out_indices) == [vit.num_layers - 1]
     lrs = {g['layer_id']: g['lr'] for g in optimizer.param_groups}
     top = vit.num_layers + 1
+    rate = 0.8 if 'vit-l' in path else 0.7  # ViTDet's ViT-L / ViT-B layer decay
+    assert cfg.optim_wrapper.paramwise_cfg.num_layers == vit.num_layers
     assert lrs[top] == cfg.optim_wrapper.optimizer.lr
-    assert lrs[0] == pytest.approx(lrs[top] * 0.7**top)
+    assert lrs[0] == pytest.approx(lrs[top] * rate**top)
     if 'synthetic' in path:
         assert vit.embed_dims == 128 and vit.num_layers == 4
         assert tuple(vit.patch_embed.init_out_size) == (6, 8)  # the pre-training grid
     else:
-        assert vit.embed_dims == 768 and vit.num_layers == 12
+        dims = (1024, 24) if 'vit-l' in path else (768, 12)
+        assert (vit.embed_dims, vit.num_layers) == dims
         assert cfg.optim_wrapper.type == 'AmpOptimWrapper'
         assert cfg.val_evaluator.type == 'CocoMetric'
         assert set(cfg.val_evaluator.metric) == {'bbox', 'segm'}

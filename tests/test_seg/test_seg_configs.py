@@ -22,7 +22,9 @@ TINY_CFG = osp.join(CFG_DIR, 'upernet_vit-tiny_synthetic-scannet20.py')
 # one training per config family: each dataset's Mask3D config, the ImageNet route (a prefixed,
 # resized checkpoint) once and the tiny config; the other variants differ only in init_cfg
 # (test_config_contents) and are built by test_variant_builds
-TRAINED = [c for c in CONFIGS if '_mask3d_' in c or 'vit-tiny' in c
+# (the ViT-L configs differ from ViT-B only in the model, which the shrink replaces: built only;
+# tests/test_vit_lh_recipes.py builds them at full size)
+TRAINED = [c for c in CONFIGS if ('_mask3d_' in c and 'vit-l_' not in c) or 'vit-tiny' in c
            or osp.basename(c) == 'upernet_vit-b_in1k_scannet20-240x320.py']
 BUILT_ONLY = [c for c in CONFIGS if c not in TRAINED]
 TINY_ARCH = dict(embed_dims=128, num_layers=4, num_heads=4, feedforward_channels=512)
@@ -56,6 +58,10 @@ def test_config_contents(path):
         assert b.init_cfg.checkpoint.startswith('checkpoints/mask3d_vit-')
     if 'vit-b' in name:
         assert b.arch == 'b' and tuple(b.out_indices) == (2, 5, 8, 11)
+    elif 'vit-l' in name:  # every 6th of 24 blocks, 1024 channels from the maps to the heads
+        assert b.arch == 'l' and tuple(b.out_indices) == (5, 11, 17, 23)
+        assert cfg.model.neck.in_channels == [1024] * 4 == cfg.model.decode_head.in_channels
+        assert cfg.model.neck.out_channels == cfg.model.auxiliary_head.in_channels == 1024
     else:
         assert b.arch == TINY_ARCH and tuple(b.img_size) == CROP
 
