@@ -18,10 +18,8 @@ the first; delete the work dir to start over.
 import argparse
 import json
 import os.path as osp
-import subprocess
 import sys
 import time
-from typing import Optional
 
 from mask3d_mm.tooling import ensure_data, read_scalars, run_script
 
@@ -67,19 +65,6 @@ def val_mask_key(config: str = CONFIG) -> str:
         raise ValueError(f'{config}: {len(found)} RGBDMaskGenerator steps in the validation '
                          'pipeline, the demo needs one')
     return f'val_dataloader.dataset.pipeline.{found[0]}'
-
-
-def code_commit() -> Optional[str]:
-    """The checkout's commit (``+dirty`` with uncommitted changes to tracked files), or None
-    outside a git checkout."""
-    try:
-        head = subprocess.run(['git', 'rev-parse', 'HEAD'], cwd=REPO, capture_output=True,
-                              text=True, timeout=30, check=True).stdout.strip()
-        dirty = subprocess.run(['git', 'status', '--porcelain', '--untracked-files=no'],
-                               cwd=REPO, capture_output=True, text=True, timeout=30).stdout
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return head + ('+dirty' if dirty.strip() else '')
 
 
 def main() -> None:
@@ -153,12 +138,13 @@ def main() -> None:
         finetune_iters = max((r['iter'] for r in seg_records if 'iter' in r), default=None)
 
     from mask3d_mm.analysis.demo_summary import demo_summary, demo_tables, per_seed_from_files
+    from mask3d_mm.analysis.provenance import code_commit
     from mask3d_mm.analysis.pretraining_comparison.report import split_frames
     from mmengine.config import Config
     frame_skip = Config.fromfile(CONFIG).val_dataloader.dataset.get('frame_skip', 1)
     summary = demo_summary(
         per_seed_from_files(outs), miou,
-        command=' '.join(['python', 'tools/demo.py', *sys.argv[1:]]), code_commit=code_commit(),
+        command=' '.join(['python', 'tools/demo.py', *sys.argv[1:]]), code_commit=code_commit(REPO),
         wall_minutes=round((time.time() - start) / 60, 2), mask_seeds=list(args.mask_seeds),
         val_frames=split_frames(data_root, frame_skip),
         pretrain_iters=max(r['iter'] for r in records if 'iter' in r),

@@ -5,7 +5,9 @@ from typing import Dict, Mapping, Optional
 
 import numpy as np
 
-__all__ = ['ROWS', 'METRICS', 'demo_summary', 'demo_tables']
+__all__ = ['FORMAT', 'ROWS', 'METRICS', 'demo_summary', 'demo_tables', 'per_seed_from_files']
+
+FORMAT = 'mask3d_mm.demo_summary/v1'
 
 # row id -> (metric key pattern of DepthReconstructionMetric, label)
 ROWS = {
@@ -39,7 +41,7 @@ def demo_summary(per_seed: Mapping[int, Mapping[str, float]], miou: Optional[flo
     for seed, metrics in sorted(per_seed.items()):
         rows[str(seed)] = {row: {m: float(metrics[key.format(m)]) for m in METRICS}
                            for row, (key, _) in ROWS.items()}
-    return dict(format='mask3d_mm.demo_summary/v1', per_seed=rows,
+    return dict(format=FORMAT, per_seed=rows,
                 mIoU=None if miou is None else float(miou), info=info)
 
 

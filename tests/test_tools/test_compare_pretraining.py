@@ -203,6 +203,24 @@ def test_comparison_runs_reports_and_resumes(split_data, tmp_path):
     assert minutes['pretrain'] > 0 and minutes['finetune'] > 0 and minutes['test'] > 0
     assert re.search(r'pre-training \d+ min, fine-tuning \d+ min, report tests', text)
 
+    # the per-run JSON (no preset: custom.json): per arm, seed and split every metric, the
+    # command, the code commit and the wall time of the run; --tables-from builds on it
+    with open(work_dir / 'custom.json') as f:
+        study = json.load(f)
+    assert study['granularity'] == 'per-seed runs' and len(study['runs']) == 2 * 2 * 2
+    for run in study['runs']:
+        final = results[run['split']]['arms'][run['arm']]['final'][str(run['seed'])]
+        assert run['metrics']['mIoU'] == pytest.approx(final) and 'mAcc' in run['metrics']
+        tool = 'tools/train.py' if run['split'] == 'selection' else 'tools/test.py'
+        assert tool in run['command'] and f"{run['arm']}_seed{run['seed']}" in run['command']
+        assert run['wall_s'] > 0
+        assert run['code_commit'] is None or re.fullmatch(r'[0-9a-f]{40}(\+dirty)?',
+                                                          run['code_commit'])
+    from mask3d_mm.analysis.pretraining_comparison.doc_tables import rebuild
+    tables = rebuild([str(work_dir)])['custom-pairs']
+    assert re.search(r'\| MAE - MAE \| [-+]\d', tables) is None  # labels of these arms
+    assert 'Holm' in tables and 'mae+mask3d' in tables
+
     again = subprocess.run(cmd, cwd=str(tmp_path), capture_output=True, text=True, timeout=1800)
     assert again.returncode == 0, (again.stdout + again.stderr)[-4000:]
     # 2 pre-trainings, 2 exports, 4 fine-tunings and their 4 report tests are complete
@@ -212,6 +230,8 @@ def test_comparison_runs_reports_and_resumes(split_data, tmp_path):
         resumed = json.load(f)
     assert resumed['commands'] == results['commands']
     assert resumed['minutes']['finetune'] == pytest.approx(minutes['finetune'])  # recorded
+    with open(work_dir / 'custom.json') as f:  # commits and wall times recorded, not re-run
+        assert json.load(f)['runs'] == study['runs']
 
 
 @pytest.mark.slow

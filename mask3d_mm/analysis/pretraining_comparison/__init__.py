@@ -17,8 +17,9 @@ ViT fine-tuned from each. It runs the repository's own tools as child processes:
    with ``tools/test.py``;
 5. writes ``results.md`` (the metric per seed, mean +- std, paired differences with their
    95 % t interval and paired t-test p-value on both splits, the decision of a preset with a
-   decision rule, the compute time, the exact commands), ``results.json`` and
-   ``learning_curves.png`` in the work dir (``--task depth``: ``results_depth.*`` and
+   decision rule, the compute time, the exact commands), ``results.json``, the per-run JSON
+   ``<preset>.json`` (:mod:`.study_json`) and ``learning_curves.png`` in the work dir
+   (``--task depth``: ``results_depth.*`` and
    ``learning_curves_depth.png``, beside those of segmentation), and prints the tables.
 
 ``--preset`` fills in what a table of docs/results.md was made with (arms, variants, task,
@@ -27,8 +28,12 @@ data, seeds, pairs); options given explicitly win. Runs whose outputs exist are 
 comparison resumes where it stopped, and seeds or variants can be added later with the same
 work dir. Everything is on CPU unless CUDA is available.
 
+``--tables-from PATH`` runs nothing: it rebuilds the tables of docs/results.md and the README
+from study JSONs (:mod:`.doc_tables`), with Holm-adjusted p-values.
+
 Modules: :mod:`.settings` (arms, tasks, presets, options), :mod:`.runs` (the tool runs),
-:mod:`.results` (statistics, decision), :mod:`.report` (tables, curves), :mod:`.main`.
+:mod:`.results` (statistics, decision), :mod:`.report` (tables, curves), :mod:`.study_json`
+(the per-run JSON), :mod:`.doc_tables` (the docs' tables), :mod:`.main`.
 """
 from .main import main
 from .report import plot, tables, write_report

@@ -1,14 +1,20 @@
 """The comparison end to end (``tools/analysis_tools/compare_pretraining.py``)."""
+import json
 import os
 import os.path as osp
+import sys
 import time
-from typing import Dict, Optional, Sequence
+from typing import Dict, List, Optional, Sequence
 
-from mask3d_mm.tooling import ensure_data
+from mask3d_mm.analysis.provenance import code_commit
+from mask3d_mm.tooling import ensure_data, read_scalars
+from mask3d_mm.tooling.tool_runs import command_line
+from .doc_tables import rebuild, replace_blocks
 from .report import plot, write_report
 from .results import decide, summarize
 from .runs import Commands, curves, finetune, pretrain, report_metric
-from .settings import ARMS, LABELS, REPO, TASKS, parse_args
+from .settings import ARMS, LABELS, PRIMARY, REPO, TASKS, parse_args
+from .study_json import study_record
 
 __all__ = ['main']
 
@@ -17,6 +23,9 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     """Run (or with ``--dry-run`` list) the comparison that ``argv`` asks for, then write and
     print its report."""
     args = parse_args(argv)
+    if args.tables_from:
+        tables_from(args.tables_from, args.update_docs)
+        return
     start = time.time()
     cmds = Commands(args.dry_run, args.work_dir)
     arms = [a for a in ARMS if a in args.arms]
@@ -69,6 +78,67 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     curves_png = osp.join(args.work_dir, f"learning_curves{task['outputs']}.png")
     plot(runs, curves_png, task)
     text = write_report(selection, reported, decision, cmds, args, (time.time() - start) / 60)
+    study = write_study(cmds, args, arms, pairs, argv)
     print(f'\n==== result ({(time.time() - start) / 60:.1f} min)\n{text}\n'
           f"report: {osp.join(args.work_dir, 'results' + task['outputs'] + '.md')}\n"
-          f'curves: {curves_png}')
+          f'curves: {curves_png}\nper-run JSON: {study}')
+
+
+def _run_records(cmds: Commands, args, arm: str, seed: int) -> List[dict]:
+    """The selection (last validation) and report (tools/test.py) records of one
+    fine-tuning run: every metric, the command, its commit and wall time."""
+    task = TASKS[args.task]
+    work_dir = osp.join(args.work_dir, task['dirname'], f'{arm}_seed{seed}')
+    train_dir, test_dir = (command_line(REPO, ['--work-dir', d])[len('python '):] + ' '
+                           for d in (work_dir, osp.join(work_dir, 'report')))
+    train = next(c for c in cmds.lines if '/train.py ' in c and train_dir in c)
+    test = next(c for c in cmds.lines if '/test.py ' in c and test_dir in c)
+    last = [r for r in read_scalars(work_dir) if task['metric'] in r][-1]
+    with open(osp.join(work_dir, 'report_metrics.json')) as f:
+        tested = json.load(f)
+    metrics = {'selection': {k: v for k, v in last.items() if k not in ('step', 'iter')
+                             and isinstance(v, (int, float))},
+               'report': {k: v for k, v in tested.items() if isinstance(v, (int, float))}}
+    return [dict(arm=arm, seed=seed, split=split, metrics=metrics[split], command=line,
+                 code_commit=cmds.commits.get(line), wall_s=cmds.timings.get(line))
+            for split, line in (('selection', train), ('report', test))]
+
+
+def write_study(cmds: Commands, args, arms: Sequence[str], pairs: Sequence[str],
+                argv: Optional[Sequence[str]]) -> str:
+    """Write the per-run JSON (:mod:`.study_json`) of this comparison as
+    ``WORK_DIR/<preset>.json`` (``custom[_depth].json`` without a preset); its path."""
+    task = TASKS[args.task]
+    name = args.preset or 'custom' + task['outputs']
+    runs = [r for seed in args.seeds for arm in arms for r in _run_records(cmds, args, arm, seed)]
+    argv = sys.argv[1:] if argv is None else list(argv)
+    record = study_record(
+        name, ' '.join(['python', 'tools/analysis_tools/compare_pretraining.py', *argv]),
+        args.task, args.materials, arms, pairs, PRIMARY.get(args.preset), runs,
+        {k: round(cmds.minutes(v), 2) for k, v in (('pretrain', '/train.py configs/benchmarks/'
+                                                     'pretrain'), ('test', '/test.py'))},
+        code_commit(REPO))
+    record['wall_minutes']['finetune'] = round(sum(
+        r['wall_s'] or 0 for r in runs if r['split'] == 'selection') / 60, 2)
+    path = osp.join(args.work_dir, f'{name}.json')
+    with open(path, 'w') as f:
+        json.dump(record, f, indent=1)
+    return path
+
+
+def tables_from(paths: Sequence[str], docs: Optional[Sequence[str]]) -> None:
+    """Print the tables (:func:`.doc_tables.rebuild`) of the study JSONs in ``paths``;
+    with ``docs`` (``[]``: README.md and docs/results.md) rewrite their marker blocks."""
+    blocks = rebuild(paths)
+    for name, text in blocks.items():
+        print(f'<!-- tables-from:{name} -->\n{text}\n<!-- /tables-from -->\n')
+    if docs is None:
+        return
+    for doc in docs or [osp.join(REPO, 'README.md'), osp.join(REPO, 'docs', 'results.md')]:
+        with open(doc) as f:
+            text = f.read()
+        new = replace_blocks(text, blocks)
+        if new != text:
+            with open(doc, 'w') as f:
+                f.write(new)
+        print(f"{doc}: {'updated' if new != text else 'unchanged'}")

@@ -7,6 +7,7 @@ import os.path as osp
 import time
 from typing import Dict, List, Optional, Sequence
 
+from mask3d_mm.analysis.provenance import code_commit
 from mask3d_mm.tooling import read_scalars, run_script
 from mask3d_mm.tooling.tool_runs import command_line
 from .settings import PRETRAIN_CONFIGS, REPO, TASKS, TOOLS
@@ -17,16 +18,17 @@ __all__ = ['Commands', 'data_options', 'schedule_options', 'pretrain', 'finetune
 
 class Commands:
     """Runs tools with the current interpreter; echoes and records every command, and the
-    wall time of each in ``WORK_DIR/timings.json`` (so a resumed comparison still counts the
-    time of runs it does not run again)."""
+    wall time of each in ``WORK_DIR/timings.json`` and the code commit it ran at in
+    ``WORK_DIR/commits.json`` (so a resumed comparison still knows both for runs it does not
+    run again)."""
 
     def __init__(self, dry_run: bool, work_dir: str) -> None:
         self.dry_run = dry_run
         self.lines: List[str] = []
         self.timings_file = osp.join(work_dir, 'timings.json')
-        self.timings: Dict[str, float] = {}
-        if osp.isfile(self.timings_file):
-            self.timings = self._read_timings()
+        self.commits_file = osp.join(work_dir, 'commits.json')
+        self.timings: Dict[str, float] = self._read(self.timings_file)
+        self.commits: Dict[str, Optional[str]] = self._read(self.commits_file)
 
     def run(self, *args: str, done: bool = False) -> None:
         """Record the command; run it unless ``done`` (its result exists) or a dry run."""
@@ -37,17 +39,25 @@ class Commands:
         start = time.time()
         run_script(REPO, *args, echo=False)
         elapsed = time.time() - start
-        os.makedirs(osp.dirname(self.timings_file), exist_ok=True)
-        if osp.isfile(self.timings_file):  # another comparison may share the work dir
-            self.timings.update(self._read_timings())
-        self.timings[self.lines[-1]] = elapsed
-        tmp = f'{self.timings_file}.{os.getpid()}.tmp'
-        with open(tmp, 'w') as f:
-            json.dump(self.timings, f, indent=1)
-        os.replace(tmp, self.timings_file)
+        self._record(self.timings_file, self.timings, elapsed)
+        self._record(self.commits_file, self.commits, code_commit(REPO))
 
-    def _read_timings(self) -> Dict[str, float]:
-        with open(self.timings_file) as f:  # command lines relative to the repository
+    def _record(self, path: str, table: dict, value) -> None:
+        """``table[last command] = value``, merged with ``path`` (another comparison may share
+        the work dir) and written back atomically."""
+        os.makedirs(osp.dirname(path), exist_ok=True)
+        table.update(self._read(path))
+        table[self.lines[-1]] = value
+        tmp = f'{path}.{os.getpid()}.tmp'
+        with open(tmp, 'w') as f:
+            json.dump(table, f, indent=1)
+        os.replace(tmp, path)
+
+    @staticmethod
+    def _read(path: str) -> dict:
+        if not osp.isfile(path):
+            return {}
+        with open(path) as f:  # command lines relative to the repository
             return {k.replace(REPO + os.sep, ''): v for k, v in json.load(f).items()}
 
     def minutes(self, kind: str) -> float:

@@ -1,0 +1,161 @@
+"""The result tables of README.md and docs/results.md are rebuilt from the JSON shipped in
+docs/results/ (``compare_pretraining.py --tables-from docs/results``): the text between
+``<!-- tables-from:NAME -->`` and ``<!-- /tables-from -->`` must equal the rebuilt block.
+Also: Holm's correction, the shipped summary JSON against itself, the per-run format."""
+import json
+import os.path as osp
+
+import numpy as np
+import pytest
+
+from helpers.tools import REPO
+from mask3d_mm.analysis import holm
+from mask3d_mm.analysis.pretraining_comparison import summarize
+from mask3d_mm.analysis.pretraining_comparison.doc_tables import (holm_family, marker_blocks,
+                                                                   rebuild, replace_blocks)
+from mask3d_mm.analysis.pretraining_comparison.study_json import (PER_RUN, SUMMARY,
+                                                                  load_studies, study_record)
+
+RESULTS = osp.join(REPO, 'docs', 'results')
+DOCS = ('README.md', 'docs/results.md')
+
+
+def test_holm_against_a_hand_computation():
+    # sorted 0.01 < 0.02 < 0.03 < 0.04 < 0.5: times 5, 4, 3, 2, 1, then the running maximum
+    raw = [0.04, 0.01, 0.5, 0.03, 0.02]
+    assert holm(raw) == pytest.approx([0.09, 0.05, 0.5, 0.09, 0.08])
+    assert holm([0.3, 0.9]) == pytest.approx([0.6, 0.9])  # capped by the running max, not 1
+    assert holm([0.6, 0.7]) == pytest.approx([1.0, 1.0])  # capped at 1
+    assert holm([]) == [] and holm([0.02]) == [0.02]
+    with pytest.raises(ValueError, match=r'\[0, 1\]'):
+        holm([0.1, float('nan')])
+
+
+def test_holm_matches_statsmodels():
+    multitest = pytest.importorskip('statsmodels.stats.multitest')
+    raw = list(np.random.default_rng(0).uniform(0, 0.2, 24))
+    expected = multitest.multipletests(raw, method='holm')[1]
+    assert holm(raw) == pytest.approx(list(expected))
+
+
+def test_shipped_summary_is_consistent():
+    """The summary JSON transcribes docs/results.md as published: each p-value agrees with
+    its interval (t with 4 dof) and each paired mean with the arms' means, to the rounding."""
+    from scipy import stats
+    studies = load_studies([RESULTS])
+    assert set(studies) == {'defaults', 'materials', 'depth'}
+    t975 = stats.t.ppf(0.975, 4)
+    for name, study in studies.items():
+        assert study['granularity'] == SUMMARY and study['primary'] == 'mask3d:mae'
+        unit = 10 ** -study['digits']
+        for split in ('selection', 'report'):
+            arms, pairs = study['summary'][split]['arms'], study['summary'][split]['pairs']
+            assert list(pairs) == study['pairs']
+            for pair, x in pairs.items():
+                a, b = pair.split(':')
+                assert x['low'] < x['mean'] < x['high'], (name, split, pair)
+                assert abs((x['low'] + x['high']) / 2 - x['mean']) <= unit, (name, split, pair)
+                assert abs(arms[a]['mean'] - arms[b]['mean'] - x['mean']) <= 2 * unit
+                t = x['mean'] / ((x['high'] - x['low']) / 2 / t975)
+                assert 2 * stats.t.sf(abs(t), 4) == pytest.approx(x['p'], rel=0.25), \
+                    (name, split, pair)
+
+
+def test_docs_tables_equal_the_rebuilt_ones():
+    blocks = rebuild([RESULTS])
+    family = holm_family(load_studies([RESULTS]))
+    assert len(family) == 24  # 6 + 3 + 3 pairs, on 2 splits
+    seen = set()
+    for doc in DOCS:
+        with open(osp.join(REPO, doc)) as f:
+            text = f.read()
+        found = marker_blocks(text)
+        assert text.count('<!-- tables-from:') == len(found), f'{doc}: an unclosed block'
+        for name, content in found:
+            assert name in blocks, f'{doc}: no table {name!r} is built (have {sorted(blocks)})'
+            assert content == blocks[name], (
+                f'{doc}: block {name!r} differs from `python tools/analysis_tools/'
+                'compare_pretraining.py --tables-from docs/results` (--update-docs rewrites '
+                f'it):\n{content}\n---\n{blocks[name]}')
+            seen.add(name)
+    assert seen == set(blocks), f'tables built but shown nowhere: {set(blocks) - seen}'
+
+
+def test_the_primary_comparisons_do_not_survive_holm():
+    """What the README says: no Mask3D - MAE difference survives the correction."""
+    studies = load_studies([RESULTS])
+    family = holm_family(studies)
+    for name in studies:
+        for split in ('selection', 'report'):
+            assert family[(name, split, 'mask3d:mae')] > 0.05
+    assert family[('materials', 'report', 'mask3d:mae')] == pytest.approx(0.012 * 14)
+
+
+def _per_run_record(values: dict) -> dict:
+    runs = [dict(arm=arm, seed=seed, split=split,
+                 metrics=dict(mIoU=v + (split == 'report'), mAcc=50.0), command=f'cmd {arm}',
+                 code_commit='abc', wall_s=60.0)
+            for arm, per_seed in values.items() for seed, v in per_seed.items()
+            for split in ('selection', 'report')]
+    return study_record('defaults', 'python tools/analysis_tools/compare_pretraining.py '
+                        '--preset defaults', 'seg', 'class', list(values),
+                        ['mae:scratch', 'mask3d:scratch', 'mask3d:mae'], 'mask3d:mae', runs,
+                        dict(pretrain=1.0, finetune=2.0, test=0.5), 'abc')
+
+
+def test_per_run_json_gives_the_tables_and_wins_over_the_summary(tmp_path):
+    values = {'scratch': {s: 10.0 + 0.3 * s for s in range(5)},
+              'mae': {s: 10.5 + 0.2 * s + 0.1 * (s % 2) for s in range(5)},
+              'mask3d': {s: 11.0 + 0.25 * s - 0.2 * (s % 3) for s in range(5)}}
+    record = _per_run_record(values)
+    assert record['granularity'] == PER_RUN
+    with open(tmp_path / 'defaults.json', 'w') as f:
+        json.dump(record, f)
+    # the per-run file beside the shipped summary of the same study: the runs win
+    studies = load_studies([RESULTS, str(tmp_path / 'defaults.json')])
+    assert studies['defaults']['granularity'] == PER_RUN
+    assert studies['materials']['granularity'] == SUMMARY
+    expected = summarize(values, record['pairs'])
+    got = studies['defaults']['summary']['selection']
+    for pair, x in expected['pairs'].items():
+        for key in ('mean', 'low', 'high', 'p'):
+            assert got['pairs'][pair][key] == pytest.approx(x[key])
+    assert got['arms']['mae']['mean'] == pytest.approx(np.mean(list(values['mae'].values())))
+    report = studies['defaults']['summary']['report']['arms']['mae']['mean']
+    assert report == pytest.approx(got['arms']['mae']['mean'] + 1)
+    blocks = rebuild([RESULTS, str(tmp_path)])
+    mae = expected['arms']['mae']
+    assert f"| MMPretrain MAE (RGB) | {mae['mean']:.2f} +- {mae['std']:.2f} |" in \
+        blocks['defaults-arms']
+    assert 'Mask3D, baseline setting' not in blocks['defaults-arms']  # not in these runs
+
+
+def test_load_refuses_what_is_not_a_study(tmp_path):
+    (tmp_path / 'other.json').write_text('{"a": 1}')
+    with pytest.raises(FileNotFoundError, match='no study JSON'):
+        load_studies([str(tmp_path)])
+    with pytest.raises(ValueError, match='not a study JSON'):
+        load_studies([str(tmp_path / 'other.json')])
+    broken = _per_run_record({'mae': {0: 1.0}})
+    broken['granularity'] = 'per-frame'
+    (tmp_path / 'x.json').write_text(json.dumps(broken))
+    with pytest.raises(ValueError, match="unknown granularity 'per-frame'"):
+        load_studies([str(tmp_path / 'x.json')])
+
+
+def test_update_docs_rewrites_only_marked_blocks(tmp_path, capsys):
+    """``compare_pretraining.py --tables-from DIR --update-docs DOC`` (its main, in process)."""
+    from mask3d_mm.analysis.pretraining_comparison import main
+    doc = tmp_path / 'doc.md'
+    doc.write_text('intro\n<!-- tables-from:primary -->\nold table\n<!-- /tables-from -->\n'
+                   '<!-- tables-from:unknown -->\nkept\n<!-- /tables-from -->\nend\n')
+    main(['--tables-from', RESULTS, '--update-docs', str(doc)])
+    out = capsys.readouterr()
+    text = doc.read_text()
+    primary = rebuild([RESULTS])['primary']
+    assert text == ('intro\n<!-- tables-from:primary -->\n' + primary +
+                    '\n<!-- /tables-from -->\n<!-- tables-from:unknown -->\nkept\n'
+                    '<!-- /tables-from -->\nend\n')
+    assert primary in out.out and f"{doc}: updated" in out.out
+    assert replace_blocks(text, rebuild([RESULTS])) == text
+    assert len(primary.splitlines()) == 2 + 3  # header, rule, one row per study
