@@ -75,8 +75,9 @@ def test_export_loads_strictly_into_mmpretrain_vit(synthetic_scannet, tmp_path):
     out = tmp_path / 'rgb_encoder.pth'
     proc = subprocess.run([sys.executable, osp.join(REPO, 'tools/model_converters/'
                                                     'export_rgb_encoder.py'),
-                           str(tmp_path / 'iter_2.pth'), str(out)], capture_output=True,
-                          text=True, timeout=300)
+                           str(tmp_path / 'iter_2.pth'), str(out),
+                           '--img-size', *map(str, CROP)],  # pos_embed for the CROP grid
+                          capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     state = torch.load(out, weights_only=True)['state_dict']
     arch = runner.cfg.model.backbone.arch.to_dict()

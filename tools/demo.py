@@ -100,7 +100,8 @@ def main() -> None:
     stage(3, 'export of the color encoder')
     encoder = osp.join(args.work_dir, 'mask3d_vit-tiny_rgb-encoder.pth')
     run_script(REPO, osp.join(REPO, 'tools/model_converters/export_rgb_encoder.py'), checkpoint,
-               encoder, '--force')  # the demo's own file: a re-run replaces it
+               encoder, '--force',  # the demo's own file: a re-run replaces it
+               '--img-size', '96', '128')  # SEG_CONFIG's crop: pos_embed as pre-trained
 
     stage(4, 'reconstruction panels and curves')
     panels = osp.join(args.work_dir, 'reconstructions')

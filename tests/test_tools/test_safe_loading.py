@@ -46,7 +46,8 @@ def test_export_is_tensors_only_and_loads_as_pretrained(tiny_pretrain_run, tmp_p
     from mmpretrain.models import VisionTransformer
     config, ckpt = tiny_pretrain_run
     out = str(tmp_path / 'rgb_encoder.pth')
-    run_tool_main('model_converters/export_rgb_encoder', ckpt, out)
+    # --img-size: pos_embed for the 4x6 grid below (the default writes a square grid)
+    run_tool_main('model_converters/export_rgb_encoder', ckpt, out, '--img-size', '64', '96')
     state = torch.load(out, weights_only=True)['state_dict']  # plain torch, no allow-list
     arch = Config.fromfile(config).model.backbone.arch.to_dict()
     vit = VisionTransformer(arch=arch, img_size=(64, 96), patch_size=16,
