@@ -112,21 +112,35 @@ class DepthReconstructionMetric(BaseMetric):
     - ``pixel_baseline/*``: each masked pixel copies the nearest valid visible pixel
       (:func:`nearest_visible_fill`), a stricter bar on piecewise-flat scenes.
 
+    Averaging (``average``): ``'pixel'`` (the default, and what every table of the docs
+    reports) pools the valid pixels of all frames, so a frame counts by its number of valid
+    pixels of the part (AbsRel = sum over all pixels of |d| / gt, divided by their count;
+    RMSE = sqrt of the pooled mean of d^2); ``'image'`` computes each metric per frame and
+    averages the frames, as mmseg's ``DepthMetric`` does (RMSE: the mean of the frames'
+    RMSEs). A frame without a valid pixel in a part is left out of that part's mean; the
+    ``*_vs_*`` ratios divide the averaged values either way.
+
     Expects data samples with ``pred_depth`` (1, H, W) and ``depth`` (H, W) in metres,
     ``depth_mask`` (H/p, W/p) bool, True = masked, and optionally ``pred_target`` and
     ``gt_target`` (1, H, W) (from :meth:`Mask3D.predict`).
 
     Args:
         max_depth (float): ground truth beyond it is invalid. Defaults to 10.
+        average (str): 'pixel' (pooled over the frames' pixels) or 'image' (mean of the
+            per-frame values). Defaults to 'pixel'.
         collect_device (str): 'cpu' or 'gpu'. Defaults to 'cpu'.
         prefix (str, optional): metric name prefix. Defaults to 'depth'.
     """
     default_prefix: Optional[str] = 'depth'
 
-    def __init__(self, max_depth: float = 10.0, collect_device: str = 'cpu',
-                 prefix: Optional[str] = None) -> None:
+    def __init__(self, max_depth: float = 10.0, average: str = 'pixel',
+                 collect_device: str = 'cpu', prefix: Optional[str] = None) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
+        if average not in ('pixel', 'image'):
+            raise ValueError(f"DepthReconstructionMetric: average must be 'pixel' or 'image', "
+                             f'got {average!r}')
         self.max_depth = max_depth
+        self.average = average
 
     @staticmethod
     def _sums(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:
@@ -181,6 +195,19 @@ class DepthReconstructionMetric(BaseMetric):
                     out[f'{part}_target'] = self._target_sums(pred_t[s], gt_t[s])
             self.results.append(out)
 
+    @staticmethod
+    def _part_metrics(name: str, key: str, sums: np.ndarray) -> Dict[str, float]:
+        """The metrics of one part from its sums (``_sums`` / ``_target_sums``); {} if empty."""
+        n = sums[0]
+        if n == 0:
+            return {}
+        if key.endswith('_target'):
+            return {f'{name}/target_l1': sums[1] / n, f'{name}/target_rmse': np.sqrt(sums[2] / n)}
+        suffix = 'aligned_' if key.endswith('_aligned') else ''
+        return {f'{name}/{suffix}abs_rel': sums[1] / n,
+                f'{name}/{suffix}rmse': np.sqrt(sums[2] / n),
+                f'{name}/{suffix}delta1': sums[3] / n}
+
     def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
         sums: Dict[str, np.ndarray] = {}
         for r in results:
@@ -188,17 +215,17 @@ class DepthReconstructionMetric(BaseMetric):
                 sums[k] = sums.get(k, 0) + v
         metrics = {}
         for name in ('masked', 'visible', 'patch_baseline', 'pixel_baseline'):
-            for suffix, key in (('', name), ('aligned_', f'{name}_aligned')):
-                if key not in sums or sums[key][0] == 0:
+            for key in (name, f'{name}_aligned', f'{name}_target'):
+                if key not in sums:
                     continue
-                n, abs_rel, sq, delta = sums[key]
-                metrics.update({f'{name}/{suffix}abs_rel': abs_rel / n,
-                                f'{name}/{suffix}rmse': np.sqrt(sq / n),
-                                f'{name}/{suffix}delta1': delta / n})
-            if f'{name}_target' in sums and sums[f'{name}_target'][0] > 0:
-                n, l1, sq = sums[f'{name}_target']
-                metrics.update({f'{name}/target_l1': l1 / n,
-                                f'{name}/target_rmse': np.sqrt(sq / n)})
+                if self.average == 'pixel':
+                    metrics.update(self._part_metrics(name, key, sums[key]))
+                    continue
+                per_frame: Dict[str, List[float]] = {}
+                for r in results:
+                    for k, v in self._part_metrics(name, key, r.get(key, np.zeros(1))).items():
+                        per_frame.setdefault(k, []).append(v)
+                metrics.update({k: np.mean(v) for k, v in per_frame.items()})
         for base in ('patch_baseline', 'pixel_baseline'):
             for suffix in ('', 'aligned_'):
                 if f'masked/{suffix}abs_rel' in metrics and f'{base}/abs_rel' in metrics:

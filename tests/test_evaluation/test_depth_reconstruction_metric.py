@@ -127,3 +127,47 @@ def test_target_fields_both_or_neither_and_unalignable_frames():
     hidden = np.ones((2, 3), bool)  # nothing visible: no fit possible
     out = _score(_sample(depth, depth, hidden), _sample(2 * depth, depth, mask))
     assert out['masked/abs_rel'] > 0 and out['masked/aligned_abs_rel'] < 1e-6
+
+
+def _frames_of_different_sizes():
+    """3 frames whose masked patch (top-left 2x2 of a 4x4 frame) has 4, 1 and 2 valid pixels
+    with known errors, and one without any (left out of the per-image mean). The visible
+    pixels are predicted exactly (a ramp, so the scale-and-shift fit is the identity)."""
+    mask = np.array([[True, False], [False, False]])
+    frames = []
+    for gt_value, pred_value, valid in ((2., 3., 4), (1., 1.1, 1), (5., 4.5, 2), (3., 3., 0)):
+        gt = _ramp(4, 4)
+        pred = gt.copy()
+        block = np.zeros(4, np.float32)  # the masked patch, 0 = invalid
+        block[:valid] = gt_value
+        gt[:2, :2] = block.reshape(2, 2)
+        pred[:2, :2] = pred_value
+        sample = _sample(pred, gt, mask)
+        sample.update(pred_target=torch.from_numpy(pred)[None], gt_target=torch.from_numpy(gt))
+        frames.append(sample)
+    return frames
+
+
+@pytest.mark.parametrize('average', ['pixel', 'image'])
+def test_pixel_and_image_averages_match_hand_computations(average):
+    metric = DepthReconstructionMetric(average=average)
+    metric.process({}, _frames_of_different_sizes())
+    out = metric.compute_metrics(metric.results)
+    # per frame (valid masked pixels n, |d|/gt, d^2, delta<1.25, |d| in the target space):
+    # A: n=4, 0.5, 1, 0, 1   B: n=1, 0.1, 0.01, 1, 0.1   C: n=2, 0.1, 0.25, 1, 0.5   D: n=0
+    if average == 'pixel':  # pooled: A counts 4 times, B once, C twice
+        expected = {'abs_rel': (4 * 0.5 + 0.1 + 2 * 0.1) / 7,
+                    'rmse': np.sqrt((4 * 1 + 0.01 + 2 * 0.25) / 7),
+                    'delta1': 3 / 7, 'target_l1': (4 * 1 + 0.1 + 2 * 0.5) / 7}
+    else:  # the mean of the frames' values, as mmseg's DepthMetric; D has none: left out
+        expected = {'abs_rel': (0.5 + 0.1 + 0.1) / 3, 'rmse': (1 + 0.1 + 0.5) / 3,
+                    'delta1': 2 / 3, 'target_l1': (1 + 0.1 + 0.5) / 3}
+    for key, value in expected.items():
+        assert out[f'masked/{key}'] == pytest.approx(value, rel=1e-5), key
+    assert out['masked/aligned_abs_rel'] == pytest.approx(expected['abs_rel'], rel=1e-4)
+    assert out['visible/abs_rel'] == 0 and out['visible/target_rmse'] == 0
+
+
+def test_average_is_checked():
+    with pytest.raises(ValueError, match="average must be 'pixel' or 'image', got 'frame'"):
+        DepthReconstructionMetric(average='frame')

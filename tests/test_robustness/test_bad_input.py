@@ -140,6 +140,22 @@ def _truncated_checkpoint(tmp: str) -> None:
     _truncate(path, 0.5)
 
 
+def _init_from_mmseg_named_vit(root: str, tmp_path) -> None:
+    """The pre-training model initialised from its own ViT saved with mmseg's ViT names."""
+    cfg = tiny_pretrain_cfg(root)
+    names = (('.attn.qkv.weight', '.attn.attn.in_proj_weight'),
+             ('.attn.qkv.bias', '.attn.attn.in_proj_bias'), ('.attn.proj.', '.attn.attn.out_proj.'))
+    state = {}
+    for key, value in MODELS.build(cfg.model.backbone).state_dict().items():
+        for old, new in names:
+            key = key.replace(old, new)
+        state[f'backbone.{key}'] = value
+    path = str(tmp_path / 'upernet_vit.pth')
+    torch.save(dict(state_dict=state), path)
+    cfg.model.backbone.init_cfg = dict(type='Pretrained', checkpoint=path, prefix='backbone.')
+    MODELS.build(cfg.model).init_weights()
+
+
 def _seg_checkpoint(tmp: str) -> None:
     torch.save(dict(state_dict={'decode_head.conv_seg.weight': torch.zeros(2)}),
                osp.join(tmp, 'upernet.pth'))
@@ -189,6 +205,11 @@ CASES = {
                            name='{root}/scene0000_00/color/000001.jpg'),
     'nan-depth-tensor': Case(ValueError, 'non-finite .*depth', run=_train_step_with_nan('depth'),
                              name='{root}/scene0000_00/color/000001.jpg'),
+    # a pre-trained start whose ViT has other parameter names: nothing stays random silently
+    'pretrained-vit-of-other-names': Case(
+        RuntimeError, r"16 of the 54 tensors of the encoder are not in .*prefix 'backbone\.'.*"
+        r'layers\.N\.attn\.qkv\.weight \(x4\).*mmseg_vit_to_mmpretrain\.py.*allow_partial=True',
+        run=_init_from_mmseg_named_vit, name='{tmp}/upernet_vit.pth'),
     # tools
     'cfg-option-unknown-arg': Case(TypeError, "Mask3DViT.*unexpected keyword argument 'archh'",
                                    run=_tool('train', '{cfg}', '--work-dir', '{work}',
