@@ -58,7 +58,8 @@ def tiny_cityscapes(tmp_path_factory) -> str:
 @pytest.fixture(scope='session')
 def mask3d_export(tmp_path_factory) -> str:
     """The RGB encoder of the tiny Mask3D of configs/mask3d/vit-tiny_synthetic.py, written as
-    tools/model_converters/export_rgb_encoder.py does: ``{'state_dict': ...}``, tensors only."""
+    tools/model_converters/export_rgb_encoder.py --img-size 96 128 does (pos_embed of the
+    trained 6x8 grid): ``{'state_dict': ...}``, tensors only."""
     from mmengine.config import Config
     from mmengine.registry import DefaultScope
 
