@@ -27,6 +27,16 @@ this module (:func:`apply_patches`)    safe checkpoint loading: a loader of its 
                                        upstream code, only the config of the run that
                                        ``tools/train.py`` / ``tools/test.py`` build, and are
                                        logged; so they live with the tools' set-up.
+:mod:`mask3d_mm.tooling.strategies`    the same for FlexibleRunner's FSDP on CPU: FSDP is handed
+                                       ``device_id='cpu'`` (mmengine passes ``LOCAL_RANK``, a
+                                       CUDA device), ``mixed_precision`` is dropped, and
+                                       ``state_dict_cfg='full'`` gathers without
+                                       ``offload_to_cpu`` (a SIGSEGV in torch 2.13 on CPU).
+:class:`mask3d_mm.engine.strategies.   a subclass of mmengine's ``FSDPStrategy`` (sharded
+DCPFSDPStrategy`                       checkpoints with torch DCP); it also calls
+                                       ``FSDP.optim_state_dict_to_load`` in torch's current
+                                       argument order, which mmengine 0.10.7 does not (a full
+                                       checkpoint could not resume).
 =====================================  ==========================================================
 
 Why ``import mask3d_mm`` comes first in the tools and tests (``# noqa: F401``): it installs the
@@ -233,9 +243,15 @@ def load_local_checkpoint(filename: str, map_location: Optional[Any] = None) -> 
     ``--resume`` and ``load_from`` (mmengine#1655). Instead of turning the safety off, the few
     plain-data classes that Runner checkpoints contain are allow-listed. A file that cannot be
     read (empty, truncated, not a torch file) or whose bytes fail their CRC-32
-    (:func:`check_zip_crc`) raises a ``RuntimeError`` naming it.
+    (:func:`check_zip_crc`) raises a ``RuntimeError`` naming it. A sharded checkpoint folder
+    (FSDP, :mod:`mask3d_mm.engine.sharded_checkpoint`) is read as one full checkpoint of its
+    model (``state_dict``) and ``meta``, on CPU.
     """
     filename = osp.expanduser(filename)
+    from mask3d_mm.engine.sharded_checkpoint import is_sharded_checkpoint
+    if is_sharded_checkpoint(filename):  # a folder of DCPFSDPStrategy: its model, in full
+        from mask3d_mm.engine.sharded_checkpoint import load_sharded_checkpoint
+        return load_sharded_checkpoint(filename)
     if not osp.isfile(filename):
         raise FileNotFoundError(f'{filename} can not be found.')
     return _safe_torch_load(filename, filename, map_location)

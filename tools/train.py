@@ -133,6 +133,8 @@ def merge_args(cfg, args: argparse.Namespace) -> List[str]:
         cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
 
     notes += fit_optim_wrapper_to_device(cfg)
+    from mask3d_mm.tooling.strategies import fit_strategy_to_device
+    notes += fit_strategy_to_device(cfg)  # FlexibleRunner: FSDP on CPU (docs/distributed.md)
     check_component_args(cfg)
     return notes
 

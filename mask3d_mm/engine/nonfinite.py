@@ -16,8 +16,25 @@ __all__ = ['find_nonfinite', 'describe_nonfinite', 'add_nonfinite_check', 'HOOK_
 HOOK_KEY = 'nonfinite_check'  # its name in ``default_hooks``
 
 
+def _local(t: torch.Tensor) -> List[torch.Tensor]:
+    """The tensors this process holds of ``t``: its shards when ``t`` is sharded (the
+    ``ShardedTensor`` of an FSDP local state dict, a ``DTensor``), else ``t``."""
+    from torch.distributed._shard.sharded_tensor import ShardedTensor
+    from torch.distributed.tensor import DTensor
+    if isinstance(t, ShardedTensor):
+        return [shard.tensor for shard in t.local_shards()]
+    if isinstance(t, DTensor):
+        return [t.to_local()]
+    return [t]
+
+
 def _tensors(tree: Any, prefix: str, out: Dict[str, torch.Tensor]) -> None:
     if isinstance(tree, torch.Tensor):
+        shards = _local(tree)  # a sharded tensor: each process checks its own shards
+        if len(shards) != 1 or shards[0] is not tree:
+            for i, shard in enumerate(shards):
+                _tensors(shard, prefix if len(shards) == 1 else f'{prefix}[{i}]', out)
+            return
         if tree.is_floating_point() or tree.is_complex():
             out[prefix] = tree
     elif isinstance(tree, dict):

@@ -27,8 +27,12 @@ __all__ = ['pin_resume_seed', 'step_seed', 'StepSeedHook']
 
 
 def _checkpoint_meta(path: str) -> dict:
-    """``meta`` of a local Runner checkpoint; memory-mapped, so its tensors are not read."""
+    """``meta`` of a local Runner checkpoint; memory-mapped, so its tensors are not read. Of
+    a sharded checkpoint folder, the ``meta`` of its ``extra.pth``."""
     from mask3d_mm.compat import load_local_checkpoint, runner_checkpoint_globals
+    from mask3d_mm.engine.sharded_checkpoint import is_sharded_checkpoint, load_sharded_checkpoint
+    if is_sharded_checkpoint(path):
+        return load_sharded_checkpoint(path, keys=()).get('meta') or {}
     try:
         with torch.serialization.safe_globals(runner_checkpoint_globals()):
             ckpt = torch.load(path, map_location='cpu', weights_only=True, mmap=True)

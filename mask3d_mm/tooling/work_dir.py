@@ -4,11 +4,18 @@ from typing import List, Optional
 
 from mmengine.config import Config
 
-__all__ = ['prepare_resume']
+__all__ = ['prepare_resume', 'checkpoint_exists']
+
+
+def checkpoint_exists(path: str) -> bool:
+    """A checkpoint file, or a sharded checkpoint folder (``DCPFSDPStrategy``), at ``path``."""
+    from mask3d_mm.engine.sharded_checkpoint import is_sharded_checkpoint
+    return os.path.isfile(path) or is_sharded_checkpoint(path)
 
 
 def _checkpoint_files(work_dir: str) -> List[str]:
-    """Runner checkpoints (``epoch_N.pth``, ``iter_N.pth``) in ``work_dir``, oldest first."""
+    """Runner checkpoints (``epoch_N.pth``, ``iter_N.pth``; files, or folders of sharded
+    ones) in ``work_dir``, oldest first."""
     if not os.path.isdir(work_dir):
         return []
     files = [os.path.join(work_dir, f) for f in os.listdir(work_dir)
@@ -31,7 +38,7 @@ def _read_last_checkpoint(work_dir: str) -> Optional[str]:
         raise FileNotFoundError(
             f'{pointer} is empty (work dir {work_dir}): it should name the checkpoint to resume '
             f'from. Pass --resume FILE, or delete {pointer} to start from scratch.')
-    if '://' not in target and not os.path.isfile(target):
+    if '://' not in target and not checkpoint_exists(target):
         raise FileNotFoundError(
             f'{pointer} names {target}, which does not exist (work dir {work_dir}). Pass '
             f'--resume FILE with the checkpoint to continue from, or delete {pointer} to '
@@ -79,7 +86,7 @@ def prepare_resume(cfg: Config, resume: Optional[str],
 
     cfg.resume = True
     if resume != 'auto':
-        if '://' not in resume and not os.path.isfile(resume):
+        if '://' not in resume and not checkpoint_exists(resume):
             raise FileNotFoundError(f'--resume {resume}: the checkpoint can not be found '
                                     f'(work dir {work_dir})')
         cfg.load_from = resume

@@ -8,6 +8,7 @@ from mmengine.hooks import CheckpointHook, Hook
 from mmengine.model import is_model_wrapper
 from mmengine.optim import AmpOptimWrapper, OptimWrapperDict
 from mmengine.runner import EpochBasedTrainLoop
+from torch.distributed.fsdp import FullyShardedDataParallel
 
 from mask3d_mm.engine.nonfinite import HOOK_KEY, describe_nonfinite, find_nonfinite
 from mask3d_mm.registry import HOOKS
@@ -92,9 +93,23 @@ class NonFiniteCheckHook(Hook):
 
     # ------------------------------------------------------------------ checks
     def _check_live_state(self, runner, where: str) -> None:
-        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
-        state = dict(state_dict=model.state_dict(), optimizer=runner.optim_wrapper.state_dict())
+        if isinstance(runner.model, FullyShardedDataParallel):
+            # FSDP: state_dict() gathers (and under FULL_STATE_DICT only from the root); each
+            # rank checks the shards it holds, the ranks agree through one all-reduce
+            model = runner.model
+            state = dict(state_dict=dict(model.named_parameters(), **dict(model.named_buffers())),
+                         optimizer=runner.optim_wrapper.state_dict())
+        else:
+            model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+            state = dict(state_dict=model.state_dict(),
+                         optimizer=runner.optim_wrapper.state_dict())
         bad, total = find_nonfinite(state)
+        anywhere = torch.tensor([float(bool(bad))])
+        all_reduce(anywhere, op='max')  # a no-op without a process group
+        if anywhere.any() and not bad:
+            self._stop(runner, f'{where}: the model / optimizer state of another rank is not '
+                       f'finite; stopped before the checkpoint of this {where.split()[0]} was '
+                       'saved')
         if bad:
             self._stop(runner, f'{where}: the loss is finite but the model / optimizer state '
                        f'is not ({describe_nonfinite(bad, total)}); stopped before the '

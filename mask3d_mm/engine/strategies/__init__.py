@@ -1,0 +1,3 @@
+from .dcp_fsdp_strategy import DCPFSDPStrategy
+
+__all__ = ['DCPFSDPStrategy']
