@@ -8,6 +8,7 @@ from mmpretrain.structures import DataSample
 
 from mask3d_mm.registry import MODELS
 from mask3d_mm.structures import check_patch_mask, patch_to_pixel_mask, sample_name
+from ..utils import mask_to_ids
 
 __all__ = ['Mask3D']
 
@@ -136,10 +137,32 @@ class Mask3D(BaseSelfSupervisor):
         rgb = inputs[0] if isinstance(inputs, (list, tuple)) else inputs
         return self.backbone(rgb, mask=None)
 
-    def _decode(self, rgb: torch.Tensor, depth: torch.Tensor, rgb_mask: torch.Tensor,
-                depth_mask: torch.Tensor, grid: Tuple[int, int]) -> torch.Tensor:
-        rgb_latent, rgb_ids = self.backbone(rgb, rgb_mask)
-        depth_latent, depth_ids = self.depth_encoder(depth, depth_mask)
+    @torch.compiler.disable
+    def _patch_masks(self, data_samples: Optional[List[DataSample]], batch_size: int,
+                     grid: Tuple[int, int], required: bool = True) -> Tuple[torch.Tensor, ...]:
+        """``(rgb_mask, depth_mask, rgb_ids, depth_ids)``: the masks (B, h * w) bool and the
+        visible indices (B, N_vis) of each, on the CPU.
+
+        The host side of a step (Python data samples, the checks, the visible count of
+        ``mask_to_ids``): under ``torch.compile`` it runs eagerly, outside the graph, and
+        ``loss`` (encoders, decoder, head) traces as one graph without a break. With
+        ``required=False`` a modality whose mask some sample (or ``data_samples=None``) lacks
+        is all visible.
+        """
+        L = grid[0] * grid[1]
+        masks = []
+        for key in ('rgb_mask', 'depth_mask'):
+            if required or (data_samples is not None and all(
+                    ds.get(key, None) is not None for ds in data_samples)):
+                masks.append(self._stack_masks(data_samples, key, batch_size, grid))
+            else:
+                masks.append(torch.zeros(batch_size, L, dtype=torch.bool))
+        return (*masks, *(mask_to_ids(m) for m in masks))
+
+    def _decode(self, rgb: torch.Tensor, depth: torch.Tensor, rgb_ids: torch.Tensor,
+                depth_ids: torch.Tensor, grid: Tuple[int, int]) -> torch.Tensor:
+        rgb_latent, rgb_ids = self.backbone(rgb, ids_keep=rgb_ids)
+        depth_latent, depth_ids = self.depth_encoder(depth, ids_keep=depth_ids)
         return self.neck(rgb_latent, rgb_ids, depth_latent, depth_ids, grid)
 
     def loss(self, inputs: List[torch.Tensor], data_samples: List[DataSample],
@@ -151,9 +174,8 @@ class Mask3D(BaseSelfSupervisor):
         """
         rgb, depth, grid = self._split_inputs(inputs)
         B = rgb.shape[0]
-        rgb_mask = self._stack_masks(data_samples, 'rgb_mask', B, grid)
-        depth_mask = self._stack_masks(data_samples, 'depth_mask', B, grid)
-        pred = self._decode(rgb, depth, rgb_mask, depth_mask, grid)
+        _, depth_mask, rgb_ids, depth_ids = self._patch_masks(data_samples, B, grid)
+        pred = self._decode(rgb, depth, rgb_ids, depth_ids, grid)
         return self.head.loss(pred, depth, depth_mask, data_samples)
 
     def _predict(self, inputs: List[torch.Tensor],
@@ -166,16 +188,10 @@ class Mask3D(BaseSelfSupervisor):
         (or ``data_samples=None``) sees all patches of that modality.
         """
         rgb, depth, grid = self._split_inputs(inputs)
-        B, L = rgb.shape[0], grid[0] * grid[1]
-        masks = []
-        for key in ('rgb_mask', 'depth_mask'):
-            if data_samples is not None and all(ds.get(key, None) is not None
-                                                for ds in data_samples):
-                masks.append(self._stack_masks(data_samples, key, B, grid))
-            else:
-                masks.append(torch.zeros(B, L, dtype=torch.bool))
-        rgb_mask, depth_mask = masks
-        pred = self._decode(rgb, depth, rgb_mask, depth_mask, grid)
+        B = rgb.shape[0]
+        _, depth_mask, rgb_ids, depth_ids = self._patch_masks(data_samples, B, grid,
+                                                              required=False)
+        pred = self._decode(rgb, depth, rgb_ids, depth_ids, grid)
         # the depth the model saw: masked patches zeroed (for 'standardize' statistics)
         masked = patch_to_pixel_mask(depth_mask.reshape(B, 1, *grid), self.patch_size)
         masked = masked.to(depth.device, non_blocking=True)

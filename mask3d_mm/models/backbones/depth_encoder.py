@@ -143,7 +143,8 @@ class DepthEncoder(BaseModule):
             patch_resolution, self.embed_dims, device=ref.device).to(ref.dtype)
 
     def forward(self, depth: torch.Tensor,
-                mask: Optional[torch.Tensor] = None) -> Tuple[torch.Tensor, torch.Tensor]:
+                mask: Optional[torch.Tensor] = None,
+                ids_keep: Optional[torch.Tensor] = None) -> Tuple[torch.Tensor, torch.Tensor]:
         """Encode the visible depth patches.
 
         Args:
@@ -151,6 +152,9 @@ class DepthEncoder(BaseModule):
             mask (torch.Tensor, optional): Bool (B, h * w) or (B, h, w), True = masked, same
                 count per sample (checked by :class:`Mask3D`, trusted here; a CPU mask keeps
                 the step free of device syncs). None = all patches visible.
+            ids_keep (torch.Tensor, optional): (B, N_vis) visible indices, ``mask_to_ids(mask)``
+                computed by the caller (:class:`Mask3D`): nothing is read on the host, so
+                ``torch.compile`` traces the forward in one graph. Used instead of ``mask``.
 
         Returns:
             tuple: latent (B, N_vis, C) and ids_keep (B, N_vis) row-major patch indices.
@@ -160,10 +164,12 @@ class DepthEncoder(BaseModule):
         B = depth.shape[0]
         x, patch_resolution = self.patch_embed(self.normalize_depth(depth))
         x = x + self.pos_embed_for(patch_resolution, x)
-        if mask is None:
+        if mask is None and ids_keep is None:
             ids_keep = torch.arange(x.shape[1], device=x.device).expand(B, -1)
         else:
-            ids_keep = mask_to_ids(mask.reshape(B, -1)).to(x.device, non_blocking=True)
+            if ids_keep is None:
+                ids_keep = mask_to_ids(mask.reshape(B, -1))
+            ids_keep = ids_keep.to(x.device, non_blocking=True)
             x = gather_tokens(x, ids_keep)
         x = self.drop_after_pos(x)
         x = run_blocks(self.layers, x, self.with_cp and self.training)

@@ -6,6 +6,7 @@ from collections import Counter
 from typing import List, Optional, Sequence, Tuple, Union
 
 import torch
+from mmcv.cnn.bricks.drop import DropPath
 from mmengine.logging import print_log
 from mmengine.runner.checkpoint import CheckpointLoader
 from mmpretrain.models import VisionTransformer
@@ -101,6 +102,11 @@ class Mask3DViT(VisionTransformer):
             layer_cfgs=layer_cfgs,
             init_cfg=init_cfg)
         self.pos_embed.requires_grad = learnable_pos_embed
+        # VisionTransformer passes numpy drop-path rates; as Python floats `drop_prob == 0.`
+        # stays a constant for torch.compile instead of a graph break in every block
+        for module in self.modules():
+            if isinstance(module, DropPath):
+                module.drop_prob = float(module.drop_prob)
         self.with_cp = with_cp
         # True while pos_embed is the fixed sin-cos of init_weights: other grids then get their
         # exact sin-cos instead of a bicubic resize (cosine 0.85-0.92 to it at 240x320)
@@ -244,9 +250,11 @@ class Mask3DViT(VisionTransformer):
         return dict(state, pos_embed=regrid_pos_embed(
             pos_embed, None, self.patch_resolution, num_extra_tokens=self.num_extra_tokens)[0])
 
-    def forward(self, x: torch.Tensor, mask: Optional[torch.Tensor] = None
+    def forward(self, x: torch.Tensor, mask: Optional[torch.Tensor] = None,
+                ids_keep: Optional[torch.Tensor] = None
                 ) -> Union[Tuple[torch.Tensor, ...], Tuple[torch.Tensor, torch.Tensor]]:
-        """Encode the visible patches, or the whole image when ``mask`` is None.
+        """Encode the visible patches, or the whole image when ``mask`` and ``ids_keep`` are
+        None.
 
         Args:
             x (torch.Tensor): Images (B, 3, H, W), H and W divisible by p.
@@ -254,17 +262,23 @@ class Mask3DViT(VisionTransformer):
                 count per sample, h = H / p, w = W / p (checked by :class:`Mask3D`, trusted
                 here; a CPU mask keeps the step free of device syncs). None: plain ViT
                 forward.
+            ids_keep (torch.Tensor, optional): (B, N_vis) visible indices, ``mask_to_ids(mask)``
+                computed by the caller (:class:`Mask3D`): the forward then reads nothing on
+                the host, so ``torch.compile`` traces it in one graph. Used instead of
+                ``mask``.
 
         Returns:
             tuple: With a mask, ``(latent, ids_keep)``: latent (B, 1 + N_vis, C) (cls token
             first, final norm applied) and ids_keep (B, N_vis) ascending row-major indices of
             the visible patches. Without, the ``VisionTransformer`` outputs (per ``out_type``).
         """
-        if mask is None:
+        if mask is None and ids_keep is None:
             return super().forward(x)
         B = x.shape[0]
         x, patch_resolution = self.patch_embed(x)
-        ids_keep = mask_to_ids(mask.reshape(B, -1)).to(x.device, non_blocking=True)
+        if ids_keep is None:
+            ids_keep = mask_to_ids(mask.reshape(B, -1))
+        ids_keep = ids_keep.to(x.device, non_blocking=True)
         if self.exact_sincos and tuple(patch_resolution) != tuple(self.patch_resolution):
             pos_embed = build_2d_sincos_pos_embed(
                 patch_resolution, self.embed_dims, cls_token=True, device=x.device).to(x.dtype)

@@ -62,8 +62,13 @@ class RGBDDataPreprocessor(SelfSupDataPreprocessor):
         self.check_finite = check_finite
 
     @staticmethod
+    @torch.compiler.disable
     def _check_finite(x: torch.Tensor, name: str, data_samples: List) -> None:
-        """Raise a ``ValueError`` naming the samples of ``x`` (B, ...) with NaN or inf."""
+        """Raise a ``ValueError`` naming the samples of ``x`` (B, ...) with NaN or inf.
+
+        A host check of the loader's tensors: eager under ``torch.compile`` (``compile=True``
+        compiles ``train_step``, this preprocessor included).
+        """
         if bool(torch.isfinite(x).all()):
             return
         bad = (~torch.isfinite(x)).flatten(1).any(1).nonzero().flatten().tolist()
