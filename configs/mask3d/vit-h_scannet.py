@@ -3,13 +3,16 @@
 # MMPretrain's MAE ViT-H. Depth encoder and decoder keep their ViT-B sizes (MAE keeps its decoder
 # for ViT-B/L/H): configs/mask3d/README.md ("ViT-L and ViT-H").
 #   bash tools/dist_train.sh configs/mask3d/vit-h_scannet.py 8
-#   python tools/model_converters/export_rgb_encoder.py $(cat work_dirs/vit-h_scannet/last_checkpoint) \
-#       checkpoints/mask3d_vit-h_scannet.pth    # loads into VisionTransformer(arch='h', patch_size=14)
+#   python tools/model_converters/export_rgb_encoder.py \
+#       $(cat work_dirs/vit-h_scannet/last_checkpoint) checkpoints/mask3d_vit-h_scannet.pth
+#   (loads into mmpretrain's VisionTransformer(arch='h', patch_size=14))
 _base_ = ['./vit-b_scannet.py']
 
 # Activation checkpointing of the colour encoder, the depth encoder and the decoder (one switch
 # for the three): True recomputes every block in the backward pass (less GPU memory, one more
-# forward of the blocks; same loss, gradients and checkpoint keys).
+# forward of the blocks; same loss, gradients and checkpoint keys). The variable is substituted
+# when this file is parsed: a child config or the command line sets the three keys instead,
+# --cfg-options model.backbone.with_cp=True model.depth_encoder.with_cp=True model.neck.with_cp=True
 with_cp = False
 
 # The patch size is this one variable: the mask generators of both pipelines, the colour and

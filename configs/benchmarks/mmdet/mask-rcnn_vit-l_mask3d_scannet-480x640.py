@@ -1,8 +1,8 @@
 # Mask R-CNN, ViT-L/16 + SimpleFPN, initialised from the Mask3D colour encoder of
 # configs/mask3d/vit-l_scannet.py, ScanNet 2D instances (18 classes) at 480x640: the ViT-B config
 # (data, heads, schedule) at ViT-L with ViTDet's ViT-L values. README.md ("ViT-L").
-#   python tools/model_converters/export_rgb_encoder.py $(cat work_dirs/vit-l_scannet/last_checkpoint) \
-#       checkpoints/mask3d_vit-l_scannet.pth
+#   python tools/model_converters/export_rgb_encoder.py \
+#       $(cat work_dirs/vit-l_scannet/last_checkpoint) checkpoints/mask3d_vit-l_scannet.pth
 #   bash tools/dist_train.sh configs/benchmarks/mmdet/mask-rcnn_vit-l_mask3d_scannet-480x640.py 8
 _base_ = ['./mask-rcnn_vit-b_mask3d_scannet-480x640.py']
 

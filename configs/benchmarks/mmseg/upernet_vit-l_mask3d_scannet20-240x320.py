@@ -1,8 +1,8 @@
 # UperNet + ViT-L/16 initialised with the Mask3D color encoder of configs/mask3d/vit-l_scannet.py,
 # ScanNet 20 classes, 240x320: the ViT-B config (data, UperNet, schedule) at ViT-L. What changes
 # and why: README.md ("ViT-L").
-#   python tools/model_converters/export_rgb_encoder.py $(cat work_dirs/vit-l_scannet/last_checkpoint) \
-#       checkpoints/mask3d_vit-l_scannet.pth
+#   python tools/model_converters/export_rgb_encoder.py \
+#       $(cat work_dirs/vit-l_scannet/last_checkpoint) checkpoints/mask3d_vit-l_scannet.pth
 #   bash tools/dist_train.sh configs/benchmarks/mmseg/upernet_vit-l_mask3d_scannet20-240x320.py 8
 _base_ = ['./upernet_vit-b_mask3d_scannet20-240x320.py']
 
