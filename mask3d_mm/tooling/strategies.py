@@ -5,6 +5,7 @@ mmengine's ``FlexibleRunner`` takes ``strategy=dict(type='FSDPStrategy' | 'DeepS
 config sets ``runner_type = 'FlexibleRunner'`` (docs/distributed.md). Like
 :mod:`.devices`, this rewrites only the config of one run, never upstream code, and logs it.
 """
+import importlib.util
 from typing import List
 
 import torch
@@ -44,8 +45,10 @@ def fit_strategy_to_device(cfg: Config) -> List[str]:
       ``mixed_precision`` is dropped (fp32 on CPU), and ``state_dict_cfg='full'`` becomes
       :data:`FULL_STATE_DICT_ON_CPU` (mmengine's ``offload_to_cpu=True`` gather of tensors
       that are on the CPU already ends in a SIGSEGV with torch 2.13);
-    - ``DeepSpeedStrategy`` without CUDA raises: DeepSpeed's engine, optimizers and ZeRO need
-      an accelerator (docs/distributed.md).
+    - ``DeepSpeedStrategy`` without CUDA: DeepSpeed (0.16.5) runs ZeRO on its CPU accelerator
+      with gloo; its ``fp16`` / ``bf16`` / ``amp`` sections are dropped (fp32);
+    - ``DeepSpeedStrategy`` and ``deepspeed`` not installed (it is optional): raises, saying
+      how to install it (docs/distributed.md).
     """
     from mmengine._strategy import DeepSpeedStrategy, FSDPStrategy
     cls = strategy_class(cfg)
@@ -53,6 +56,12 @@ def fit_strategy_to_device(cfg: Config) -> List[str]:
         return []
     launcher = cfg.get('launcher', 'none')
     notes: List[str] = []
+    if issubclass(cls, DeepSpeedStrategy) and importlib.util.find_spec('deepspeed') is None:
+        raise ModuleNotFoundError(
+            'strategy DeepSpeedStrategy: deepspeed is not installed (optional, not part of '
+            'tools/install.sh): DS_BUILD_OPS=0 .venv/bin/python -m pip install '
+            'deepspeed==0.16.5 (newer releases removed a module that mmengine 0.10.7 imports); '
+            'docs/distributed.md')
     if issubclass(cls, (FSDPStrategy, DeepSpeedStrategy)) and launcher == 'none':
         raise RuntimeError(
             f'strategy {cls.__name__} shards the model over processes and needs a launcher: '
@@ -61,10 +70,11 @@ def fit_strategy_to_device(cfg: Config) -> List[str]:
     if torch.cuda.is_available():
         return notes
     if issubclass(cls, DeepSpeedStrategy):
-        raise RuntimeError(
-            'strategy DeepSpeedStrategy needs CUDA: DeepSpeed\'s engine, fused optimizers and '
-            'ZeRO partitioning run on an accelerator; on CPU use an FSDPStrategy config '
-            '(docs/distributed.md)')
+        dropped = {k: cfg.strategy.pop(k) for k in ('fp16', 'bf16', 'amp') if k in cfg.strategy}
+        msg = 'CUDA is not available: DeepSpeed on its CPU accelerator (gloo), fp32'
+        if dropped:
+            msg += f'; dropped strategy {", ".join(f"{k}={v!r}" for k, v in dropped.items())}'
+        notes.append(msg)
     if issubclass(cls, FSDPStrategy):
         if cfg.strategy.get('model_wrapper') is None:  # mmengine's default
             cfg.strategy.model_wrapper = dict(type='MMFullyShardedDataParallel')
