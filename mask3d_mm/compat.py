@@ -32,6 +32,11 @@ this module (:func:`apply_patches`)    safe checkpoint loading: a loader of its 
                                        CUDA device), ``mixed_precision`` is dropped, and
                                        ``state_dict_cfg='full'`` gathers without
                                        ``offload_to_cpu`` (a SIGSEGV in torch 2.13 on CPU).
+this module (:func:`apply_patches`)    ``torch.compile`` of the optimizer step: mmengine's
+                                       ``DefaultOptimWrapperConstructor`` replaced in its
+                                       registry (``register_module(force=True)``) by a subclass
+                                       whose param groups are plain dicts, not ``ConfigDict``
+                                       (:func:`_register_plain_param_groups_constructor`).
 :class:`mask3d_mm.engine.strategies.   a subclass of mmengine's ``FSDPStrategy`` (sharded
 DCPFSDPStrategy`                       checkpoints with torch DCP); it also calls
                                        ``FSDP.optim_state_dict_to_load`` in torch's current
@@ -419,9 +424,46 @@ def _register_safe_checkpoint_loaders() -> None:
         CheckpointLoader.register_scheme(prefixes=prefixes, loader=loader, force=True)
 
 
+def _register_plain_param_groups_constructor() -> None:
+    """mmengine's ``DefaultOptimWrapperConstructor`` replaced in its registry by a subclass
+    whose optimizer has plain ``dict`` param groups (same keys and values).
+
+    mmengine builds the optimizer from a ``ConfigDict``, so with ``paramwise_cfg`` (every
+    pre-training config) each param group is a ``ConfigDict``; ``torch.compile`` of the step
+    (``compile=True`` compiles ``train_step``, the optimizer step included) then fails in
+    torch 2.13 (``InternalTorchDynamoError: 'UserDefinedDictVariable' object has no attribute
+    'items'``). Through ``register_module(force=True)``, mmengine's extension point, as the
+    checkpoint loaders above: no mmengine function is rebound. Subclasses of the original
+    (e.g. ``LayerDecayOptimWrapperConstructor``) keep ``ConfigDict`` groups.
+    """
+    from mmengine.optim import DefaultOptimWrapperConstructor
+    from mmengine.registry import OPTIM_WRAPPER_CONSTRUCTORS
+
+    if getattr(OPTIM_WRAPPER_CONSTRUCTORS.get('DefaultOptimWrapperConstructor'),
+               'plain_param_groups', False):
+        return
+
+    class PlainParamGroupsOptimWrapperConstructor(DefaultOptimWrapperConstructor):
+        """``DefaultOptimWrapperConstructor`` with plain-dict param groups (see
+        ``mask3d_mm.compat``)."""
+
+        plain_param_groups = True
+
+        def __call__(self, model):
+            optim_wrapper = super().__call__(model)
+            groups = optim_wrapper.optimizer.param_groups
+            groups[:] = [dict(g) for g in groups]
+            return optim_wrapper
+
+    OPTIM_WRAPPER_CONSTRUCTORS.register_module(
+        name='DefaultOptimWrapperConstructor', module=PlainParamGroupsOptimWrapperConstructor,
+        force=True)
+
+
 _PATCHES: List[Callable[[], None]] = [
     _torchvision_guard.install,  # first: before anything imports torchvision
-    _register_safe_checkpoint_loaders
+    _register_safe_checkpoint_loaders,
+    _register_plain_param_groups_constructor,
 ]
 
 

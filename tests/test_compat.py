@@ -427,3 +427,36 @@ def test_torchvision_guard_is_needed_and_compat_installs_it():
     else:  # a torchvision whose ops load: the guard leaves the real module alone
         assert bare.returncode == 0, bare.stderr
 
+
+
+@pytest.mark.slow  # dynamo tracing: 5-20 s on 2 shared cores
+@pytest.mark.parametrize('patched', [True, False])
+def test_paramwise_optimizer_step_compiles(patched):
+    """``compile=True`` compiles ``train_step``, the optimizer step included: mmengine's
+    ``paramwise_cfg`` param groups are ``ConfigDict`` (built from the config), on which torch
+    2.13's dynamo fails; the registered constructor makes them dicts."""
+    import torch._dynamo
+    from mmengine.config import ConfigDict
+    from mmengine.optim import DefaultOptimWrapperConstructor, build_optim_wrapper
+    model = torch.nn.Linear(4, 2)
+    optimizer = dict(type='AdamW', lr=1e-3, weight_decay=0.05)
+    paramwise = dict(custom_keys={'bias': dict(decay_mult=0.)})
+    if patched:
+        ow = build_optim_wrapper(model, ConfigDict(optimizer=optimizer, paramwise_cfg=paramwise))
+    else:  # the upstream class, as mmengine registers it
+        ow = DefaultOptimWrapperConstructor(ConfigDict(optimizer=optimizer), paramwise)(model)
+    assert all(type(g) is dict for g in ow.optimizer.param_groups) is patched
+
+    @torch.compile(backend='eager')  # tracing only
+    def step(x):
+        ow.update_params(model(x).sum())
+
+    torch._dynamo.reset()
+    try:
+        if patched:
+            step(torch.randn(3, 4))
+        else:
+            with pytest.raises(torch._dynamo.exc.InternalTorchDynamoError, match='items'):
+                step(torch.randn(3, 4))
+    finally:
+        torch._dynamo.reset()
