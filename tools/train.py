@@ -28,6 +28,8 @@ What the tool does beyond mmengine's Runner (each logged; docs/tools.md):
   command); a lock left by a dead run is taken over;
 - SIGTERM / SIGINT: a checkpoint after the current iteration (``--resume`` continues from it,
   inside an epoch too), the data-loader workers stopped, exit status 128 + signal.
+- ``runner_type = 'FlexibleRunner'`` (FSDP / DeepSpeed configs) builds that runner; without
+  CUDA, FSDP runs on CPU with gloo in fp32 (docs/distributed.md).
 """
 import argparse
 import os
