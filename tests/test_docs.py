@@ -63,7 +63,7 @@ SHRINK = {
 }
 # (pattern of a command, family); the first full match decides
 FAMILIES: List[Tuple[str, str]] = [
-    (r'.*configs/mask3d/vit-tiny_synthetic\.py.*', 'pretrain_tiny'),
+    (r'.*configs/mask3d/vit-tiny_synthetic(_fsdp)?\.py.*', 'pretrain_tiny'),
     (r'.*configs/mask3d/vit-tiny_synthetic-mixed\.py.*', 'pretrain_mixed'),
     (r'.*configs/mask3d/\S+\.py.*', 'pretrain'),
     (r'.*configs/benchmarks/mmseg/upernet_vit-tiny\S+\.py.*', 'seg_tiny'),
@@ -99,6 +99,12 @@ NOT_RUN: Dict[str, str] = {
     r'bash \.dev_scripts/gpu_benchmark/gpu_benchmark\.sh.*':
         'needs a CUDA GPU; the same script on CPU is the smoke run beside it and '
         'tests/test_tools/test_gpu_benchmark.py',
+    r'DS_BUILD_OPS=0 \.venv/bin/python -m pip install deepspeed==\S+':
+        'downloads and builds the optional deepspeed (network, minutes); CPU training with it '
+        'is tests/test_tools/test_fsdp.py::test_deepspeed_zero_trains_as_ddp where installed',
+    r'bash tools/dist_train\.sh configs/mask3d/vit-l_scannet_deepspeed\.py.*':
+        'needs the optional deepspeed, not installed in CI; its strategy trains the tiny model '
+        'in tests/test_tools/test_fsdp.py::test_deepspeed_zero_trains_as_ddp where installed',
     r'.*mm(seg|det).*\.mim/tools/dataset_converters/cityscapes\.py.*':
         "the upstream Cityscapes converter: needs the Cityscapes download and cityscapesscripts "
         '(not a dependency); the converted layout is tested in tests/test_seg/',
@@ -308,7 +314,7 @@ def test_readme_registry_table_lists_every_registered_class():
     table = table[:table.index('\n\n')]
     listed = set(re.findall(r'`(\w+)`', table))
     registered = {name for attr in ('DATASETS', 'TRANSFORMS', 'MODELS', 'METRICS', 'HOOKS',
-                                    'OPTIM_WRAPPER_CONSTRUCTORS')
+                                    'OPTIM_WRAPPER_CONSTRUCTORS', 'STRATEGIES', 'FUNCTIONS')
                   for name in getattr(registry, attr).module_dict}
     assert registered == listed, (registered - listed, listed - registered)
 
