@@ -21,6 +21,10 @@ time runs out), with pass/fail against the targets of issue 15:
    is reported, not fatal);
 3. host synchronisations of one train step per model (``torch.cuda.set_sync_debug_mode``;
    target for Mask3D: none), with where each happened;
+3b. ViT-L (``--large-arch l``, the default for ``--arch b`` on CUDA): Mask3D
+   (``configs/mask3d/vit-l_scannet.py``'s model) vs MAE with a ViT-L encoder, eager, bf16, at
+   ``--large-batch`` (default 64): step time ratio, memory ratio, FLOP/s as a fraction of the
+   same bf16 matmul, and the host synchronisations of one step of each;
 4. the DataLoader rate of the ScanNet recipe
    (``tools/analysis_tools/benchmark_data_pipeline.py``) on synthetic 480x640 frames with
    1296x968 colour, and on the same frames pre-converted (``preconvert_frames.py``), at 1, 2,
@@ -78,6 +82,14 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help='square reference matmul in the AMP dtype (default 8192 on cuda, '
                         '512 on cpu)')
     parser.add_argument('--no-compile', action='store_true', help='skip the torch.compile run')
+    parser.add_argument('--large-arch', choices=['l', 'tiny', 'none'], default=None,
+                        help="also time Mask3D vs MAE at ViT-L (default 'l' for --arch b on "
+                        "cuda, else 'none'; 'tiny': a CPU smoke run of this part)")
+    parser.add_argument('--large-batch', type=int, default=64,
+                        help='images per step of the ViT-L part (default 64)')
+    parser.add_argument('--build-only', action='store_true',
+                        help='build the models of the run (both arms, each arch) on the CPU, '
+                        'print their parameters and stop (checks a checkout without a GPU)')
     parser.add_argument('--workers', type=int, nargs='*', default=None,
                         help='DataLoader workers to time (default 1, 2, 4 ... up to the cores); '
                         'none given: skip the DataLoader part')
@@ -104,6 +116,8 @@ def parse_args(argv=None) -> argparse.Namespace:
         parser.error('--amp needs --device cuda')
     if args.matmul_size is None:
         args.matmul_size = 8192 if args.device == 'cuda' else 512
+    if args.large_arch is None:
+        args.large_arch = 'l' if args.device == 'cuda' and args.arch == 'b' else 'none'
     if args.warmup < 1 or args.steps < 1:
         parser.error('--warmup and --steps must be >= 1')
     if args.workers is None:
@@ -197,10 +211,13 @@ def load_step_tool():
     return mod
 
 
-def step_args(args, bench) -> argparse.Namespace:
-    argv = ['--batch', str(args.batch), '--img-size', str(args.img_size), '--device',
+def step_args(args, bench, arch: Optional[str] = None,
+              batch: Optional[int] = None) -> argparse.Namespace:
+    """benchmark_mask3d_vs_mae.py's arguments for ``arch`` (default ``args.arch``)."""
+    arch = arch or args.arch
+    argv = ['--batch', str(batch or args.batch), '--img-size', str(args.img_size), '--device',
             args.device, '--seed', str(args.seed), '--threads', str(os.cpu_count())]
-    argv += ['--tiny'] if args.arch == 'tiny' else []
+    argv += ['--tiny'] if arch == 'tiny' else ['--arch', arch]
     argv += ['--amp', args.amp] if args.amp != 'none' else []
     return bench.parse_args(argv)
 
@@ -237,12 +254,13 @@ def sync(device: str) -> None:
         torch.cuda.synchronize()
 
 
-def run_steps(args, bench, compiled: bool) -> Dict[str, dict]:
+def run_steps(args, bench, compiled: bool, arch: Optional[str] = None,
+              batch: Optional[int] = None) -> Dict[str, dict]:
     """Build both models, measure each one's memory (eager) and FLOPs, then time them
     alternately; ``compiled`` wraps ``model.loss`` in ``torch.compile``."""
     import torch
     from torch.utils.flop_counter import FlopCounterMode
-    sargs = step_args(args, bench)
+    sargs = step_args(args, bench, arch, batch)
     arms, out = {}, {}
     for arm in bench.ARMS:
         torch.manual_seed(args.seed)
@@ -282,7 +300,7 @@ def run_steps(args, bench, compiled: bool) -> Dict[str, dict]:
     for arm in bench.ARMS:
         t = sorted(times[arm])
         out[arm].update(step_s=t[len(t) // 2], all_step_s=times[arm],
-                        frames_per_s=args.batch / t[len(t) // 2])
+                        frames_per_s=sargs.batch / t[len(t) // 2])
     del arms
     if args.device == 'cuda':
         torch.cuda.empty_cache()
@@ -304,14 +322,14 @@ def summarise(res: Dict[str, dict], matmul: float, flops: Optional[dict] = None)
     return res
 
 
-def host_syncs(args, bench) -> dict:
+def host_syncs(args, bench, arch: Optional[str] = None, batch: Optional[int] = None) -> dict:
     """Host synchronisations of one train step per arm (CUDA only): the step runs under
     ``torch.cuda.set_sync_debug_mode('warn')``; each warning is a sync (``.item()``, boolean
     indexing, ``nonzero``, a CPU copy ...), reported with where it happened."""
     import warnings
 
     import torch
-    sargs = step_args(args, bench)
+    sargs = step_args(args, bench, arch, batch)
     out = {}
     for arm in bench.ARMS:
         model, optim_wrapper = bench.build(arm, sargs)
@@ -327,9 +345,31 @@ def host_syncs(args, bench) -> dict:
                 torch.cuda.set_sync_debug_mode(0)
         syncs = [f'{w.filename}:{w.lineno}: {str(w.message)[:120]}' for w in caught
                  if 'synchroniz' in str(w.message).lower()]
-        out[arm] = dict(count=len(syncs), where=syncs[:20])
+        out[arm] = dict(count=len(syncs), where=syncs[:20], has_syncs=bool(syncs))
         del model, optim_wrapper, batch
     torch.cuda.empty_cache()
+    return out
+
+
+def build_only(args, bench) -> dict:
+    """Build every model of the run on the CPU (the arch of the step and the ViT-L part, both
+    arms) and report their parameters: what a checkout can check without a GPU."""
+    import torch
+    out = {}
+    archs = [args.arch] + ([args.large_arch] if args.large_arch != 'none' else [])
+    for arch in archs:
+        sargs = step_args(args, bench, arch)
+        sargs.device = 'cpu'
+        sargs.amp = None
+        for arm in bench.ARMS:
+            model, _ = bench.build(arm, sargs)
+            params = sum(p.numel() for p in model.parameters())
+            out[f'{arm}_{arch}'] = params
+            print(f'{arm} ViT-{arch.upper()}: {params / 1e6:.1f} M parameters', flush=True)
+            del model
+    print(json.dumps(dict(setup=dict(device=args.device, arch=args.arch,
+                                     large_arch=args.large_arch, torch=torch.__version__),
+                          params=out)))
     return out
 
 
@@ -374,15 +414,17 @@ def print_report(out: dict) -> None:
           f"batch {s['batch']}, "
           f"{s['img_size']}x{s['img_size']}, amp {s['amp']}, torch {s['torch']}; matmul "
           f"{s['matmul_size']}^2 {out['matmul_flops_per_s'] / 1e12:.1f} TFLOP/s")
-    for name in ('eager', 'compiled'):
+    for name in ('eager', 'compiled', 'large'):
         r = out.get(name)
         if r is None:
             continue
+        label = (f"ViT-{s['large_arch'].upper()} eager, batch {s['large_batch']}"
+                 if name == 'large' else name)
         if 'error' in r:
-            print(f'[{name}] not run: {r["error"]}')
+            print(f'[{label}] not run: {r["error"]}')
             continue
         m, e = r['mask3d'], r['mae']
-        print(f'[{name}]{"":28}{"Mask3D":>10}{"MAE":>10}{"value":>10}{"target":>10}  result')
+        print(f'[{label}]{"":28}{"Mask3D":>10}{"MAE":>10}{"value":>10}{"target":>10}  result')
         rows = [('step time (ms, median)', m['step_s'] * 1e3, e['step_s'] * 1e3, 'time_ratio'),
                 ('frames/s', m['frames_per_s'], e['frames_per_s'], None),
                 ('first step (s, incl. compile)', m['first_step_s'], e['first_step_s'], None),
@@ -399,15 +441,16 @@ def print_report(out: dict) -> None:
                 value = '' if c['value'] is None else f"{c['value']:10.3f}"
                 line += f"{value:>10}{c['target']:>10}  {verdict}"
             print(line)
-    hs = out.get('host_syncs')
-    if hs and 'error' not in hs:
-        print('[host syncs in one train step] ' + ', '.join(
-            f"{arm}: {r['count']}" for arm, r in hs.items()))
-        for arm, r in hs.items():
-            for where in r['where'][:5]:
-                print(f'  {arm}: {where}')
-    elif hs:
-        print(f"[host syncs] not measured: {hs['error']}")
+    for key, arch in (('host_syncs', s['arch']), ('large_host_syncs', s['large_arch'])):
+        hs = out.get(key)
+        if hs and 'error' not in hs:
+            print(f'[host syncs in one train step, ViT-{arch.upper()}] ' + ', '.join(
+                f"{arm}: {r['count']}" for arm, r in hs.items()))
+            for arm, r in hs.items():
+                for where in r['where'][:5]:
+                    print(f'  {arm}: {where}')
+        elif hs:
+            print(f"[host syncs, ViT-{arch.upper()}] not measured: {hs['error']}")
     dl = out.get('dataloader')
     if dl and 'rows' in dl:
         print(f"[DataLoader] synthetic {dl['frames']} frames, colour 1296x968, depth 640x480, "
@@ -437,15 +480,18 @@ def main(argv=None) -> dict:
     if args.device == 'cuda':
         os.environ.setdefault('PYTORCH_CUDA_ALLOC_CONF', 'expandable_segments:True')
     import torch
-    if args.device == 'cuda' and not torch.cuda.is_available():
+    if args.device == 'cuda' and not args.build_only and not torch.cuda.is_available():
         raise SystemExit(f'torch {torch.__version__} sees no CUDA GPU; use --device cpu for a '
                          'smoke run')
     import mask3d_mm  # noqa: F401  (compat patches, registries)
     bench = load_step_tool()
+    if args.build_only:
+        return build_only(args, bench)
     torch.backends.cuda.matmul.allow_tf32 = True
     out = dict(setup=dict(arch=args.arch, batch=args.batch, img_size=args.img_size,
                           steps=args.steps, warmup=args.warmup, amp=args.amp,
                           device=args.device, matmul_size=args.matmul_size,
+                          large_arch=args.large_arch, large_batch=args.large_batch,
                           torch=torch.__version__, python=sys.version.split()[0],
                           cpu_count=os.cpu_count(), unpacked_wheels=unpacked,
                           device_name=(torch.cuda.get_device_name() if args.device == 'cuda'
@@ -460,6 +506,21 @@ def main(argv=None) -> dict:
             out['host_syncs'] = host_syncs(args, bench)
         except Exception as e:
             out['host_syncs'] = dict(error=f'{type(e).__name__}: {str(e)[:500]}')
+    if args.large_arch != 'none':
+        large = dict(arch=args.large_arch, batch=args.large_batch)
+        if time.perf_counter() - start > args.budget_s / 3:
+            out['large'] = dict(error=f'time budget: {time.perf_counter() - start:.0f} s spent')
+        else:
+            try:
+                out['large'] = summarise(run_steps(args, bench, False, **large),
+                                         out['matmul_flops_per_s'])
+            except Exception as e:  # e.g. out of memory: reported, the other parts still run
+                out['large'] = dict(error=f'{type(e).__name__}: {str(e)[:500]}')
+            if args.device == 'cuda':
+                try:
+                    out['large_host_syncs'] = host_syncs(args, bench, **large)
+                except Exception as e:
+                    out['large_host_syncs'] = dict(error=f'{type(e).__name__}: {str(e)[:500]}')
     if args.no_compile:
         out['compiled'] = dict(error='--no-compile')
     elif time.perf_counter() - start > args.budget_s / 2:

@@ -95,3 +95,47 @@ def test_data_pipeline_benchmark_with_dataloader(synthetic_scannet, tmp_path):
         assert r['frames_per_s'] > 0
         assert r['workers_needed'] * r['frames_per_s_per_worker'] >= 1000
     assert json.loads(out.read_text())['dataloader'][1]['workers'] == 1
+
+
+def test_vit_l_part_is_on_by_default_on_cuda():
+    tool = load_tool('.dev_scripts/gpu_benchmark/gpu_benchmark.py')
+    args = tool.parse_args([])
+    assert (args.device, args.arch, args.amp, args.large_arch, args.large_batch) == (
+        'cuda', 'b', 'bf16', 'l', 64)
+    assert tool.parse_args(['--device', 'cpu', '--arch', 'tiny']).large_arch == 'none'
+    assert tool.parse_args(['--large-arch', 'none']).large_arch == 'none'
+
+
+@pytest.mark.slow
+def test_build_only_builds_the_vit_b_and_vit_l_models(tmp_path):
+    """What a checkout can check without a GPU: the default (CUDA) run's models build, and
+    ViT-L is Mask3D's vit-l_scannet.py model against MAE with a ViT-L encoder."""
+    proc = subprocess.run([sys.executable, TOOL, '--build-only'], cwd=REPO, capture_output=True,
+                          text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    params = json.loads(proc.stdout.strip().splitlines()[-1])['params']
+    assert set(params) == {'mask3d_b', 'mae_b', 'mask3d_l', 'mae_l'}
+    assert params['mask3d_l'] > 2.5 * params['mask3d_b']
+    # the same encoder and decoder sizes: Mask3D adds its depth encoder (~3 M) to MAE's
+    assert 0 < params['mask3d_l'] - params['mae_l'] < 5e6
+    assert 0 < params['mask3d_b'] - params['mae_b'] < 5e6
+
+
+@pytest.mark.slow
+def test_large_part_cpu_smoke_run(tmp_path):
+    """The ViT-L part's code path (timing, FLOPs, report) at the tiny size on the CPU."""
+    out = tmp_path / 'result.json'
+    proc = subprocess.run(
+        [sys.executable, TOOL, '--device', 'cpu', '--arch', 'tiny', '--batch', '2',
+         '--img-size', '64', '--steps', '1', '--warmup', '1', '--no-compile', '--workers',
+         '--large-arch', 'tiny', '--large-batch', '2', '--wheels', str(tmp_path / 'none'),
+         '--site', str(tmp_path / 'site'), '--json', str(out)],
+        cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert '[ViT-TINY eager, batch 2]' in proc.stdout
+    res = json.loads(out.read_text())
+    assert res['setup']['large_arch'] == 'tiny' and res['setup']['large_batch'] == 2
+    for arm in ('mask3d', 'mae'):
+        r = res['large'][arm]
+        assert r['step_s'] > 0 and r['train_flops'] > 0 and r['flops_fraction'] > 0
+    assert isinstance(res['large']['checks']['time_ratio']['passed'], bool)

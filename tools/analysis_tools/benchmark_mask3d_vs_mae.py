@@ -2,7 +2,8 @@
 
 Both models are built from their configs (Mask3D: ``configs/mask3d/_base_/models/
 mask3d_vit-b-p16.py``; MAE: mmpretrain's ``_base_/models/mae_vit-base-p16.py`` with the
-``SelfSupDataPreprocessor`` of its MAE dataset config moved into the model), each with an AdamW
+``SelfSupDataPreprocessor`` of its MAE dataset config moved into the model; ``--arch l``: the
+model of ``configs/mask3d/vit-l_scannet.py`` and MAE with a ViT-L encoder), each with an AdamW
 ``OptimWrapper``, at the same batch, image size and RGB mask ratio (0.75; Mask3D's depth mask
 ratio is 0.75 too, as ``RGBDMaskGenerator``). Inputs are random, already preprocessed tensors;
 a step is ``model.loss`` + ``optim_wrapper.update_params`` (forward, backward, AdamW step), no
@@ -61,6 +62,9 @@ from torch.utils.flop_counter import (FlopCounterMode, sdpa_backward_flop_count,
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 MASK3D_CFG = osp.join(REPO, 'configs/mask3d/_base_/models/mask3d_vit-b-p16.py')
+# --arch l: the ViT-L/16 pre-training config's model; MAE as mmpretrain's ViT-L MAE config
+# (the ViT-B model with MAEViT arch 'l' and a 1024-wide decoder input)
+MASK3D_L_CFG = osp.join(REPO, 'configs/mask3d/vit-l_scannet.py')
 MAE_CFG = '_base_/models/mae_vit-base-p16.py'
 MAE_PREPROCESSOR_CFG = '_base_/datasets/imagenet_bs512_mae.py'
 ARMS = ('mask3d', 'mae')
@@ -97,6 +101,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help='size of the square fp32 reference matmul (default 2048)')
     parser.add_argument('--tiny', action='store_true',
                         help='2-layer 64-wide ViTs on 64x64 images (smoke test)')
+    parser.add_argument('--arch', choices=['b', 'l'], default='b',
+                        help="ViT-B/16 (default) or ViT-L/16 for both models")
     parser.add_argument('--json', metavar='OUT', help='write the results to this JSON file')
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--activations', action='store_true',
@@ -117,8 +123,9 @@ def parse_args(argv=None) -> argparse.Namespace:
 def model_cfg(arm: str, args) -> dict:
     """Model config of one arm, sized for ``args.img_size`` (and ``--tiny``)."""
     size, grid = args.img_size, args.img_size // 16
+    large = getattr(args, 'arch', 'b') == 'l' and not args.tiny
     if arm == 'mask3d':
-        cfg = Config.fromfile(MASK3D_CFG).model
+        cfg = Config.fromfile(MASK3D_L_CFG if large else MASK3D_CFG).model
         cfg.backbone.img_size = cfg.depth_encoder.img_size = size
         if args.tiny:
             cfg.backbone.arch = TINY_ARCH
@@ -131,6 +138,9 @@ def model_cfg(arm: str, args) -> dict:
     cfg.data_preprocessor = Config.fromfile(osp.join(mim, MAE_PREPROCESSOR_CFG)).data_preprocessor
     cfg.backbone.update(img_size=size, mask_ratio=MASK_RATIO)
     cfg.neck.num_patches = grid * grid
+    if large:
+        cfg.backbone.arch = 'l'
+        cfg.neck.embed_dim = 1024
     if args.tiny:
         cfg.backbone.arch = TINY_ARCH
         cfg.neck.update(embed_dim=64, decoder_embed_dim=64, decoder_depth=1,
@@ -250,7 +260,8 @@ def measure_memory(args) -> dict:
     for arm in ARMS:
         cmd = [sys.executable, osp.abspath(__file__), '--arm', arm, '--batch', str(args.batch),
                '--img-size', str(args.img_size), '--threads', str(args.threads), '--device',
-               args.device, '--seed', str(args.seed)] + (['--amp', args.amp] if args.amp else [])
+               args.device, '--seed', str(args.seed), '--arch', args.arch]
+        cmd += ['--amp', args.amp] if args.amp else []
         cmd += [f'--{k.replace("_", "-")}' for k in ('tiny', 'fused_adamw') if getattr(args, k)]
         procs[arm] = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
     out = {}
@@ -356,7 +367,7 @@ def benchmark(args) -> dict:
                           warmup=args.warmup, threads=torch.get_num_threads(),
                           device=args.device, amp=args.amp, fused_adamw=args.fused_adamw,
                           omp_wait_policy=os.environ.get('OMP_WAIT_POLICY'),
-                          tiny=args.tiny, mask_ratio=MASK_RATIO, torch=torch.__version__,
+                          tiny=args.tiny, arch=args.arch, mask_ratio=MASK_RATIO, torch=torch.__version__,
                           device_name=(torch.cuda.get_device_name() if args.device == 'cuda'
                                        else f'{os.cpu_count()} CPU cores')),
                matmul=dict(size=n, flops_per_s=mm_fps, flops_per_cpu_s=mm_fps_cpu))
