@@ -367,7 +367,8 @@ def benchmark(args) -> dict:
                           warmup=args.warmup, threads=torch.get_num_threads(),
                           device=args.device, amp=args.amp, fused_adamw=args.fused_adamw,
                           omp_wait_policy=os.environ.get('OMP_WAIT_POLICY'),
-                          tiny=args.tiny, arch=args.arch, mask_ratio=MASK_RATIO, torch=torch.__version__,
+                          tiny=args.tiny, arch=args.arch, mask_ratio=MASK_RATIO,
+                          torch=torch.__version__,
                           device_name=(torch.cuda.get_device_name() if args.device == 'cuda'
                                        else f'{os.cpu_count()} CPU cores')),
                matmul=dict(size=n, flops_per_s=mm_fps, flops_per_cpu_s=mm_fps_cpu))
