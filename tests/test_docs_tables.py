@@ -159,3 +159,28 @@ def test_update_docs_rewrites_only_marked_blocks(tmp_path, capsys):
     assert primary in out.out and f"{doc}: updated" in out.out
     assert replace_blocks(text, rebuild([RESULTS])) == text
     assert len(primary.splitlines()) == 2 + 3  # header, rule, one row per study
+
+
+def test_demo_summary_spread_and_orderings():
+    """tools/demo.py's table: mean +- std (min-max) over the mask seeds and, per baseline and
+    metric, on how many seeds the model is better (lower AbsRel / RMSE, higher delta)."""
+    from mask3d_mm.analysis.demo_summary import ROWS, demo_summary, demo_tables
+
+    def metrics(model_abs_rel: float) -> dict:
+        out = {}
+        for row, (key, _) in ROWS.items():
+            value = dict(mask3d=model_abs_rel, mask3d_aligned=0.1, patch=0.2, pixel=0.12)[row]
+            out.update({key.format('abs_rel'): value, key.format('rmse'): 5 * value,
+                        key.format('delta1'): 1 - value})
+        return out
+    summary = demo_summary({0: metrics(0.10), 1: metrics(0.13), 2: metrics(0.11)}, 12.34,
+                           val_frames='20 frames of 2 scenes', pretrain_iters=750,
+                           finetune_iters=200)
+    text = demo_tables(summary)
+    assert '| Mask3D, metres with visible-depth statistics | 0.113 +- 0.015 (0.100-0.130) |' \
+        in text
+    assert '| Mask3D vs nearest visible pixel | 2/3 | 2/3 | 2/3 |' in text
+    assert '| Mask3D vs nearest visible patch | 3/3 | 3/3 | 3/3 |' in text
+    assert '**12.3 mIoU**' in text and '3 mask seeds' in text
+    assert 'mIoU' not in demo_tables(demo_summary({0: metrics(0.1)}, None, val_frames='x',
+                                                  pretrain_iters=1, finetune_iters=None))

@@ -67,6 +67,12 @@ def val_mask_key(config: str = CONFIG) -> str:
     return f'val_dataloader.dataset.pipeline.{found[0]}'
 
 
+def trained_iters(checkpoint: str) -> int:
+    """The iterations a Runner checkpoint was trained for (its ``meta``)."""
+    from mmengine.runner import CheckpointLoader
+    return int(CheckpointLoader.load_checkpoint(checkpoint, map_location='cpu')['meta']['iter'])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--data-root', default=osp.join(REPO, 'data/synthetic_scannet'))
@@ -75,6 +81,9 @@ def main() -> None:
     parser.add_argument('--frames-per-scene', type=int, default=40)
     parser.add_argument('--epochs', type=int, default=None,
                         help='pre-training epochs (default: the config)')
+    parser.add_argument('--seed', type=int, default=0,
+                        help="fine-tuning seed (randomness.seed; the mmseg config has none, "
+                        'so without one every run draws its own)')
     parser.add_argument('--mask-seeds', type=int, nargs='+', default=[0, 1, 2, 3, 4],
                         help='validation mask seeds the model is evaluated under (stage 5)')
     parser.add_argument('--skip-finetune', action='store_true',
@@ -130,13 +139,15 @@ def main() -> None:
         seg_dir = osp.join(args.work_dir, 'finetune_seg')
         run_script(REPO, osp.join(REPO, 'tools/train.py'), SEG_CONFIG, '--work-dir', seg_dir,
                    '--resume', '--cfg-options', f'model.backbone.init_cfg.checkpoint={encoder}',
+                   f'randomness.seed={args.seed}',
                    f'train_dataloader.dataset.data_root={data_root}',
                    f'val_dataloader.dataset.data_root={data_root}',
                    f'test_dataloader.dataset.data_root={data_root}')
         seg_records = read_scalars(seg_dir)
         seg_val = [r for r in seg_records if 'mIoU' in r]
         miou = seg_val[-1]['mIoU'] if seg_val else None
-        finetune_iters = max((r['iter'] for r in seg_records if 'iter' in r), default=None)
+        with open(osp.join(seg_dir, 'last_checkpoint')) as f:
+            finetune_iters = trained_iters(f.read().strip())
 
     from mask3d_mm.analysis.demo_summary import demo_summary, demo_tables, per_seed_from_files
     from mask3d_mm.analysis.provenance import code_commit
@@ -145,10 +156,11 @@ def main() -> None:
     frame_skip = Config.fromfile(CONFIG).val_dataloader.dataset.get('frame_skip', 1)
     summary = demo_summary(
         per_seed_from_files(outs), miou,
-        command=' '.join(['python', 'tools/demo.py', *sys.argv[1:]]), code_commit=code_commit(REPO),
+        command=' '.join(['python', 'tools/demo.py', *sys.argv[1:]]),
+        code_commit=code_commit(REPO),
         wall_minutes=round((time.time() - start) / 60, 2), mask_seeds=list(args.mask_seeds),
         val_frames=split_frames(data_root, frame_skip),
-        pretrain_iters=max(r['iter'] for r in records if 'iter' in r),
+        pretrain_iters=trained_iters(checkpoint), finetune_seed=args.seed,
         finetune_iters=finetune_iters, checkpoint=osp.relpath(checkpoint, REPO))
     text = demo_tables(summary)
     with open(osp.join(args.work_dir, 'summary.json'), 'w') as f:

@@ -80,9 +80,10 @@ def demo_tables(summary: dict) -> str:
     lines.append(f"Model: the tiny ViT after {info['pretrain_iters']} pre-training iterations "
                  '(one run). ')
     if summary['mIoU'] is not None:
+        seed = info.get('finetune_seed')
         lines[-1] += (f"UperNet fine-tuned from its encoder for {info['finetune_iters']} "
-                      f"iterations (one run): **{summary['mIoU']:.1f} mIoU** on the validation "
-                      'scenes.')
+                      f"iterations (one run{'' if seed is None else f', seed {seed}'}): "
+                      f"**{summary['mIoU']:.1f} mIoU** on the validation scenes.")
     lines[-1] = lines[-1].rstrip()
     return '\n'.join(lines)
 
