@@ -135,8 +135,10 @@ class DCPFSDPStrategy(FSDPStrategy):
         extra_file = osp.join(filename, EXTRA_FILE)
         if not osp.isfile(extra_file):
             raise FileNotFoundError(
-                f'{filename}: not a sharded checkpoint of DCPFSDPStrategy (no {EXTRA_FILE}); '
-                'a full checkpoint (one file) loads with strategy.state_dict_cfg=full')
+                f'{filename}: not a sharded checkpoint of DCPFSDPStrategy (no {EXTRA_FILE}). '
+                'A full checkpoint (one file) resumes with strategy.state_dict_cfg=full; to '
+                'start from its weights, set model.init_cfg=dict(type=\'Pretrained\', '
+                'checkpoint=FILE) instead of load_from')
         checkpoint = _load_checkpoint(extra_file, map_location='cpu')
         state = dict(state_dict=get_model_state_dict(self.model))
         dcp.load(state, checkpoint_id=filename, storage_reader=SafeFileSystemReader(filename))
