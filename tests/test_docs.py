@@ -93,6 +93,12 @@ NOT_RUN: Dict[str, str] = {
     r'.*tools/analysis_tools/benchmark_mask3d_vs_mae\.py.*--batch 8 --img-size 224.*':
         'a benchmark (minutes); its --steps 1 smoke run is '
         'tests/test_tools/test_benchmark_mask3d_vs_mae.py',
+    r'.*tools/analysis_tools/benchmark_compile\.py.*--batch 8 --img-size 224.*':
+        'a benchmark (compiles ViT-B: 10-20 minutes on 2 shared cores); its smoke size is '
+        'tests/test_tools/test_compile_train.py::test_benchmark_compile_tiny',
+    r'.*tools/analysis_tools/scale_table\.py.*--archs b l h.*':
+        'builds and measures ViT-B / L / H (about 17 minutes on 2 shared cores); the tiny '
+        'arch is tests/test_tools/test_scale_table.py',
     r'bash \.dev_scripts/gpu_benchmark/gpu_benchmark_wheels\.sh.*':
         'downloads 112 MB of wheels for a GPU machine; their unpacking is '
         'tests/test_tools/test_gpu_benchmark.py::test_only_missing_wheels_are_unpacked',
