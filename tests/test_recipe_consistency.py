@@ -73,15 +73,18 @@ def test_nested_cfg_option_that_disagrees_fails_naming_both_keys():
         _apply(cfg, 'train_dataloader.dataset.pipeline.5.patch_size=8')
 
 
-def test_every_reader_set_together_passes_and_the_variable_alone_changes_nothing():
+def test_every_reader_set_together_passes_and_the_variable_alone_is_refused():
     """Why the check exists: ``max_depth`` is substituted when the file is parsed, so setting
-    the variable reaches no component; setting each one does."""
+    the variable would reach no component (refused, naming the readers); setting each one
+    does."""
     readers = ('train_dataloader.dataset.pipeline.1.max_depth',
                'val_dataloader.dataset.pipeline.1.max_depth', 'model.depth_encoder.max_depth',
                'model.head.max_depth', 'val_evaluator.max_depth')
     cfg = Config.fromfile(TINY)
-    _apply(cfg, 'max_depth=5.0')
-    assert cfg.max_depth == 5.0 and cfg.model.head.max_depth == 10.0
+    assert cfg.model.head.max_depth == 10.0
+    with pytest.raises(KeyError, match=r"'max_depth' is a variable .* change nothing; set the "
+                       r'keys that hold its value instead, e.g. .*model.head.max_depth=\.\.\.'):
+        _apply(cfg, 'max_depth=5.0')
     cfg = Config.fromfile(TINY)
     _apply(cfg, *(f'{key}=5.0' for key in readers))
     assert {v for _, v, _ in recipe_values(cfg)['max_depth']} == {5.0}

@@ -112,15 +112,43 @@ def check_cfg_options(cfg: Config, options: Optional[dict],
     Raises:
         KeyError: naming the unknown key and the closest known keys.
     """
-    known = set(cfg.keys()) | runner_keys()
+    runner = runner_keys()
+    known = set(cfg.keys()) | runner
     for key in options or {}:
         top = key.split('.')[0]
+        if top in cfg and top not in runner:
+            raise KeyError(_variable_message(cfg, key, top, source))
         if top in known:
             continue
         close = difflib.get_close_matches(top, sorted(known), n=3)
         hint = f'; did you mean {", ".join(close)}?' if close else ''
         raise KeyError(f'{source} {key}: {top!r} is not a key of {cfg.filename} nor a '
                        f'setting the Runner reads, so it would be ignored{hint}')
+
+
+def _uses_of(node: Any, name: str, path: str = '') -> List[str]:
+    """Dotted paths of the keys called ``name`` under ``node`` (dicts and lists)."""
+    found = []
+    items = node.items() if isinstance(node, dict) else (
+        enumerate(node) if isinstance(node, (list, tuple)) else ())
+    for k, v in items:
+        here = f'{path}.{k}' if path else str(k)
+        if k == name:
+            found.append(here)
+        found += _uses_of(v, name, here)
+    return found
+
+
+def _variable_message(cfg: Config, key: str, top: str, source: str) -> str:
+    """Why setting a config-file variable (``with_cp``, ``max_depth``, ``data_root``) is refused:
+    mmengine substituted its value where the file uses it when the file was read."""
+    uses = [u for k, v in cfg.items() if k in runner_keys() for u in _uses_of(v, top, k)]
+    hint = (f'; set the keys that hold its value instead, e.g. '
+            f'{", ".join(u + "=..." for u in uses[:6])}' if uses else
+            '; set the keys of the model / pipeline / dataloaders that use it instead')
+    return (f'{source} {key}: {top!r} is a variable of {cfg.filename}, not a setting the Runner '
+            f'reads: mmengine substituted its value where the file uses it when the file was '
+            f'read, so setting it now would change nothing{hint}')
 
 
 def _keep_spaces(value: Any) -> Any:

@@ -214,6 +214,24 @@ def test_misspelt_nested_key_fails_before_training(option, match, tmp_path):
     assert not osp.exists(tmp_path / 'work')  # nothing was built, nothing written
 
 
+@pytest.mark.parametrize('option, keys', [
+    ('max_depth=5.0', r'model.depth_encoder.max_depth=\.\.\., model.head.max_depth=\.\.\.'),
+    ('data_root=/elsewhere', r'train_dataloader.dataset.data_root=\.\.\.'),
+    ('train_pipeline.0.type=X', r'set the keys'),
+])
+def test_config_variable_option_is_refused(option, keys, tmp_path, monkeypatch):
+    """A config variable was substituted when the file was read: setting it would change
+    nothing, so it is refused, naming the keys that hold its value (also from the env)."""
+    top = option.split('.')[0].split('=')[0]
+    with pytest.raises(KeyError, match=f"--cfg-options {option.split('=')[0]}: '{top}' is a "
+                       f'variable of .*change nothing.*{keys}'):
+        run_tool_main('train', TINY, '--work-dir', str(tmp_path / 'w'), '--cfg-options', option)
+    monkeypatch.setenv('MASK3D_MM_CFG_OPTIONS', option)
+    with pytest.raises(KeyError, match=f"MASK3D_MM_CFG_OPTIONS {option.split('=')[0]}: "):
+        run_tool_main('train', TINY, '--work-dir', str(tmp_path / 'w'))
+    assert not osp.exists(tmp_path / 'w')
+
+
 def test_kwargs_forwarded_to_another_class_are_checked_there(tmp_path):
     """EMAHook hands **kwargs to its EMA model: real arguments pass, typos fail."""
     from mask3d_mm import tooling as runtime
