@@ -38,10 +38,16 @@ def test_compiled_training_matches_eager(synthetic_scannet, tmp_path):
 def test_benchmark_compile_tiny(tmp_path):
     """benchmark_compile.py's smoke size: no graph break in model.loss, the compiled step's
     first loss is the eager one, both arms timed."""
+    import torch
     from helpers.tools import load_tool
     tool = load_tool('tools/analysis_tools/benchmark_compile.py')
-    res = tool.main(['--tiny', '--batch', '2', '--warmup', '1', '--steps', '1', '--repeats', '1',
-                     '--threads', '1', '--json', str(tmp_path / 'compile.json')])
+    threads = torch.get_num_threads()
+    try:
+        res = tool.main(['--tiny', '--batch', '2', '--warmup', '1', '--steps', '1', '--repeats',
+                         '1', '--threads', '1', '--json', str(tmp_path / 'compile.json')])
+    finally:
+        torch.set_num_threads(threads)  # main() sets it for the process
+        torch._dynamo.reset()
     assert res['graph_breaks']['breaks'] == 0 and res['graph_breaks']['graphs'] == 1
     assert res['first_loss']['compiled'] == pytest.approx(res['first_loss']['eager'], rel=1e-5)
     assert res['eager']['step_s'] > 0 and res['compiled']['step_s'] > 0 and res['ratio'] > 0

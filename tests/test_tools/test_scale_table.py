@@ -8,10 +8,15 @@ from helpers.tools import load_tool
 
 
 def test_scale_table_columns_are_consistent(tmp_path):
+    import torch
     tool = load_tool('tools/analysis_tools/scale_table.py')
     out, md = tmp_path / 'scale.json', tmp_path / 'scale.md'
-    (r, ) = tool.main(['--archs', 'tiny', '--img-size', '64', '--threads', '1', '--json',
-                       str(out), '--markdown', str(md)])
+    threads = torch.get_num_threads()
+    try:
+        (r, ) = tool.main(['--archs', 'tiny', '--img-size', '64', '--threads', '1', '--json',
+                           str(out), '--markdown', str(md)])
+    finally:
+        torch.set_num_threads(threads)  # main() sets it for the process
     model = tool.build_model('tiny', 64, False)
     p = r['params']
     assert p['total'] == sum(q.numel() for q in model.parameters())
