@@ -84,7 +84,7 @@ NOT_RUN: Dict[str, str] = {
         'the test suite itself: .ci/run runs it (test_ci_runs_the_readme_test_command)',
     r'\.venv/bin/python -m pytest tests( -m "not slow")?\s*(#.*)?':
         'the test suite (or its fast tier) itself: .ci/run runs the whole suite',
-    r'.*tools/analysis_tools/compare_pretraining\.py(?!.*--dry-run).*':
+    r'.*tools/analysis_tools/compare_pretraining\.py(?!.*(--dry-run|--tables-from)).*':
         'a 40-150 minute study; the same script runs at a small size in '
         'tests/test_tools/test_compare_pretraining.py (its presets: '
         'test_presets_expand_to_their_tables)',
@@ -310,6 +310,30 @@ def test_documented_block_runs(doc, line, text, stand_ins, request, tmp_path):
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, f'{doc}:{line} failed:\n{script}\n---\n{out[-6000:]}'
     assert 'Traceback' not in out, out[-6000:]
+    if doc == 'README.md' and 'tools/demo.py' in script and '--skip-finetune' not in script:
+        check_demo_summary(osp.join(sandbox, 'work_dirs', 'demo'))
+
+
+def check_demo_summary(work_dir: str) -> None:
+    """The README's demo table is what tools/demo.py writes: this run's summary.md is built
+    from its summary.json, and its layout, numbers aside, is the README's block (whose numbers
+    are those of docs/results/demo.json, the demo's summary on the full synthetic set:
+    tests/test_docs_tables.py)."""
+    import json
+    from mask3d_mm.analysis.demo_summary import demo_tables
+    from mask3d_mm.analysis.pretraining_comparison.doc_tables import marker_blocks
+    with open(osp.join(work_dir, 'summary.json')) as f:
+        summary = json.load(f)
+    with open(osp.join(work_dir, 'summary.md')) as f:
+        written = f.read()
+    assert written == demo_tables(summary) + '\n'
+    assert len(summary['per_seed']) == 5 and summary['mIoU'] is not None
+    with open(osp.join(REPO, 'README.md')) as f:
+        readme = dict(marker_blocks(f.read()))['demo']
+
+    def layout(text: str) -> str:
+        return re.sub(r'[-+]?\d+(\.\d+)?', '#', text)
+    assert layout(written.rstrip('\n')) == layout(readme)
 
 
 def test_readme_registry_table_lists_every_registered_class():
