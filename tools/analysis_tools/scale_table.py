@@ -40,6 +40,7 @@ Results and the command that produced them: docs/benchmarks.md.
 import mask3d_mm  # noqa: F401,I001  (first: compat patches, registers the modules)
 
 import argparse
+import functools
 import importlib.util
 import inspect
 import json
@@ -66,8 +67,9 @@ PARTS = dict(colour_vit=('backbone', ), depth_encoder=('depth_encoder', ),
 BLOCKS = ('backbone.layers', 'depth_encoder.layers', 'neck.decoder_blocks')
 
 
+@functools.lru_cache(maxsize=None)
 def _bench():
-    """benchmark_mask3d_vs_mae.py as a module: its CPU attention FLOP rules."""
+    """benchmark_mask3d_vs_mae.py as a module: its CPU attention FLOP rules, quiet logger."""
     spec = importlib.util.spec_from_file_location(
         'benchmark_mask3d_vs_mae', osp.join(osp.dirname(osp.abspath(__file__)),
                                             'benchmark_mask3d_vs_mae.py'))
