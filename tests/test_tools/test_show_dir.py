@@ -39,6 +39,9 @@ def test_mmseg_show_dir(synthetic_scannet, tmp_path):
     cfg.test_dataloader.dataset.update(data_root=synthetic_scannet, ann_file='')
     # a test run never builds the training data (absent here, as on a test-only machine)
     cfg.train_dataloader.dataset.data_root = str(tmp_path / 'no_train_data')
+    # mmseg's runtime names its visualizer 'visualizer': in one process (this suite) mmengine
+    # hands back the instance of an earlier mmseg run, with that run's save_dir
+    cfg.visualizer.name = f'visualizer_{tmp_path.name}'
     config = str(tmp_path / 'seg.py')
     cfg.dump(config)
     init_default_scope('mmseg')
