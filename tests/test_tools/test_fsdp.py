@@ -16,7 +16,7 @@ import os.path as osp
 import pickle
 import subprocess
 import sys
-from typing import Dict, List
+from typing import Dict
 
 import pytest
 import torch
@@ -29,7 +29,8 @@ from mask3d_mm.engine.sharded_checkpoint import (SafeFileSystemReader, is_sharde
 from mask3d_mm.tooling import read_scalars
 from mask3d_mm.tooling.strategies import FULL_STATE_DICT_ON_CPU, fit_strategy_to_device
 
-from helpers.tools import REPO, free_port, tiny_pretrain_cfg, tool_env, write_cfg
+from helpers.tools import (REPO, finish_runs, free_port, tiny_pretrain_cfg, tool_env,
+                           write_cfg)
 
 TINY_FSDP = osp.join(REPO, 'configs/mask3d/vit-tiny_synthetic_fsdp.py')
 L_FSDP = osp.join(REPO, 'configs/mask3d/vit-l_scannet_fsdp.py')
@@ -164,22 +165,6 @@ def _start(cfg_file: str, work_dir: str, *extra: str) -> subprocess.Popen:
     return proc
 
 
-def _finish(*procs: subprocess.Popen, timeout: float = 300) -> List[str]:
-    import signal
-    outs = []
-    for proc in procs:
-        try:
-            proc.wait(timeout=timeout)
-        finally:
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        with open(proc.log_path) as f:
-            outs.append(f.read())
-    return outs
-
-
 def _steps(work_dir: str) -> Dict[int, dict]:
     return {r['step']: r for r in read_scalars(work_dir) if 'loss' in r}
 
@@ -211,11 +196,11 @@ def runs(synthetic_scannet, tmp_path_factory) -> Dict[str, str]:
                                        kill_after=3 if 'killed' in name else None),
                              str(root / f'{name}.py')) for name in dirs}
     procs = [_start(files[n], dirs[n]) for n in ('ddp', 'sharded')]  # 4 processes at a time
-    outs = _finish(*procs)
+    outs = finish_runs(*procs)
     procs = [_start(files[n], dirs[n]) for n in ('full', 'sharded_killed')]
-    outs += _finish(*procs)
+    outs += finish_runs(*procs)
     procs = [_start(files['full_killed'], dirs['full_killed'])]
-    outs += _finish(*procs)
+    outs += finish_runs(*procs)
     for name, out in zip(('ddp', 'sharded', 'full', 'sharded_killed', 'full_killed'), outs):
         assert 'Traceback' not in out or 'killed' in name, f'{name}:\n{out[-4000:]}'
     # resume the killed runs as a user does: --resume, from their last_checkpoint
@@ -225,7 +210,7 @@ def runs(synthetic_scannet, tmp_path_factory) -> Dict[str, str]:
         assert max(_steps(dirs[name])) == 3  # iteration 3 ran, its checkpoint never came
     full_cfg = {n: files[n.split('_')[0]] for n in ('sharded_killed', 'full_killed')}
     procs = [_start(full_cfg[n], dirs[n], '--resume') for n in ('sharded_killed', 'full_killed')]
-    resumed = _finish(*procs)
+    resumed = finish_runs(*procs)
     for proc, out in zip(procs, resumed):
         assert proc.returncode == 0, out[-4000:]
     dirs.update(init=init, data_root=synthetic_scannet)
@@ -320,7 +305,7 @@ def test_deepspeed_zero_trains_as_ddp(runs, stage, tmp_path):
     """The DeepSpeed config's strategy (ZeRO-2, or ZeRO-3) on the tiny model: DDP's losses."""
     cfg = _runs_cfg(runs['data_root'], runs['init'], f'zero{stage}')
     work_dir = str(tmp_path / f'zero{stage}')
-    out = _finish(_start(write_cfg(cfg, str(tmp_path / 'ds.py')), work_dir))[0]
+    out = finish_runs(_start(write_cfg(cfg, str(tmp_path / 'ds.py')), work_dir))[0]
     assert 'DeepSpeed on its CPU accelerator (gloo), fp32' in out, out[-4000:]
     ddp, ds = _steps(runs['ddp']), _steps(work_dir)
     assert sorted(ds) == list(range(1, ITERS + 1)), out[-4000:]
