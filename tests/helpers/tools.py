@@ -138,3 +138,20 @@ def finish_runs(*procs: subprocess.Popen, timeout: float = 300) -> List[str]:
             outs.append(f.read())
     return outs
 
+
+
+def capture_log(fn) -> str:
+    """The messages mmengine's current logger records while ``fn()`` runs."""
+    import logging
+
+    from mmengine.logging import MMLogger
+    records = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    logger = MMLogger.get_current_instance()
+    logger.addHandler(handler)
+    try:
+        fn()
+    finally:
+        logger.removeHandler(handler)
+    return '\n'.join(r.getMessage() for r in records)

@@ -2,35 +2,20 @@
 allow_partial, a warning), the naming of mmseg / timm checkpoints is recognised and converted,
 what is ignored is counted, rectangular sin-cos grids are rebuilt."""
 import importlib.util
-import logging
 import os.path as osp
 import re
 
 import mmpretrain
 import pytest
 import torch
-from mmengine.logging import MMLogger
 from mmpretrain.models import VisionTransformer
 
-from helpers.tools import run_tool_main
+from helpers.tools import capture_log, run_tool_main
 from mask3d_mm.models import Mask3DViT
 from mask3d_mm.models.utils import build_2d_sincos_pos_embed
 from mask3d_mm.models.utils.vit_names import summarize_keys, vit_naming
 
 TINY = dict(embed_dims=64, num_layers=2, num_heads=2, feedforward_channels=128)
-
-
-def capture_log(fn) -> str:
-    records = []
-    handler = logging.Handler()
-    handler.emit = records.append
-    logger = MMLogger.get_current_instance()
-    logger.addHandler(handler)
-    try:
-        fn()
-    finally:
-        logger.removeHandler(handler)
-    return '\n'.join(r.getMessage() for r in records)
 
 
 def mask3d_vit(path=None, img_size=(32, 48), **init):

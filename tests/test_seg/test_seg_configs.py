@@ -3,7 +3,6 @@
 import mask3d_mm  # noqa: F401,I001  (first: compat patches)
 
 import glob
-import logging
 import os.path as osp
 import re
 
@@ -11,8 +10,8 @@ import numpy as np
 import pytest
 import torch
 from helpers.seg_data import REPO, shrink_seg_cfg as shrink
+from helpers.tools import capture_log
 from mmengine.config import Config
-from mmengine.logging import MMLogger
 from mmengine.registry import DefaultScope
 from mmengine.runner import Runner
 
@@ -127,19 +126,6 @@ def test_trains_and_validates(path, request, tmp_path, mask3d_export, in1k_check
     for i in range(4):
         assert initial[id(model.backbone.layers[i].attn.qkv.weight)] == \
             pytest.approx(head * rate**(4 - i))
-
-
-def capture_log(fn) -> str:
-    records = []
-    handler = logging.Handler()
-    handler.emit = records.append
-    logger = MMLogger.get_current_instance()
-    logger.addHandler(handler)
-    try:
-        fn()
-    finally:
-        logger.removeHandler(handler)
-    return '\n'.join(r.getMessage() for r in records)
 
 
 def build_tiny(checkpoint: str):
