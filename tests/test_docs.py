@@ -23,7 +23,7 @@ from typing import Dict, List, Tuple
 
 import pytest
 
-from helpers.tools import REPO
+from helpers.tools import REPO, free_port
 
 DOCS = ['README.md', *sorted(glob.glob('docs/*.md', root_dir=REPO)),
         *sorted(glob.glob('configs/**/README.md', root_dir=REPO, recursive=True))]
@@ -268,7 +268,9 @@ def run_block(script: str, cwd: str, shrink: str) -> subprocess.CompletedProcess
     env = dict(os.environ)
     env.update(PATH=osp.dirname(sys.executable) + os.pathsep + env['PATH'],
                MASK3D_MM_CFG_OPTIONS=shrink, OMP_NUM_THREADS='1', CUDA_VISIBLE_DEVICES='',
-               PYTHONWARNINGS='ignore')
+               PYTHONWARNINGS='ignore',
+               # tools/dist_*.sh's rendezvous port (29500 by default): blocks run in parallel
+               PORT=str(free_port()))
     return subprocess.run(['bash', '-euo', 'pipefail', '-c', script], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=900)
 
