@@ -15,3 +15,13 @@ def synthetic_scannet(tmp_path_factory) -> str:
         str(root), num_scenes=2, frames_per_scene=4, height=120, width=160,
         color_size=(240, 320), seed=0)
     return str(root)
+
+
+def pytest_configure(config) -> None:
+    """Under pytest-xdist (pytest.ini: ``-n 2``) each worker computes with one thread, and so
+    do the processes it starts: two workers on two cores, not four threads."""
+    import os
+    if os.environ.get('PYTEST_XDIST_WORKER'):
+        import torch
+        os.environ['OMP_NUM_THREADS'] = '1'
+        torch.set_num_threads(1)
