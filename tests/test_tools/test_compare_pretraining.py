@@ -122,6 +122,39 @@ def test_variants_find_the_mask_generator_by_type():
         comparison.mask_generator_key(comparison.PRETRAIN_CONFIGS['mae'])
 
 
+def test_crops_preset_fixes_the_zoom_of_both_targets():
+    """'crops': the standardised and the metric target, each with the config's random resized
+    crops and with crops of one size (one zoom for every sample: the transform built from the
+    variant's options draws one crop size)."""
+    import numpy as np
+    from mmengine.config import Config, DictAction
+    from mmengine.registry import TRANSFORMS, init_default_scope
+    preset = comparison.presets()['crops']
+    variants = {v[0]: v[1:] for v in preset['variant']}
+    assert set(variants) == {'metric', 'fixed-zoom', 'metric+fixed-zoom'}
+    assert variants['metric'] == ['model.head.norm_target=metric']
+    assert variants['metric+fixed-zoom'] == ['model.head.norm_target=metric',
+                                             *variants['fixed-zoom']]
+    assert comparison.settings.PRIMARY['crops'] == 'mask3d-fixed-zoom:mask3d-metric+fixed-zoom'
+    config = Config.fromfile(osp.join(REPO, comparison.PRETRAIN_CONFIGS['mask3d']))
+    import argparse
+    parser = argparse.ArgumentParser()  # --cfg-options as tools/train.py reads them
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    config.merge_from_dict(parser.parse_args(['--cfg-options',
+                                              *variants['fixed-zoom']]).cfg_options)
+    key = comparison.settings.pipeline_step_key('RGBDRandomResizedCrop')
+    init_default_scope('mmpretrain')
+    crop = TRANSFORMS.build(config.train_dataloader.dataset.pipeline[int(key.rsplit('.')[-1])])
+    sizes = set()
+    for _ in range(20):
+        out = crop(dict(img=np.zeros((480, 640, 3), np.uint8),
+                        depth=np.ones((480, 640), np.float32)))
+        x0, y0, x1, y1 = out['crop_bbox']
+        sizes.add((x1 - x0, y1 - y0))
+        assert out['img'].shape[:2] == (112, 112)
+    assert sizes == {(392, 392)}  # sqrt(0.5 * 480 * 640), square
+
+
 @pytest.mark.slow
 def test_dry_run_commands(tmp_path):
     """Each arm's commands: scratch without a checkpoint and without layer decay, variants with
@@ -219,7 +252,7 @@ def test_comparison_runs_reports_and_resumes(split_data, tmp_path):
     from mask3d_mm.analysis.pretraining_comparison.doc_tables import rebuild
     tables = rebuild([str(work_dir)])['custom-pairs']
     assert re.search(r'\| MAE - MAE \| [-+]\d', tables) is None  # labels of these arms
-    assert 'Holm' in tables and 'mae+mask3d' in tables
+    assert 'Holm' in tables and '| MAE, then Mask3D - MAE |' in tables
 
     again = subprocess.run(cmd, cwd=str(tmp_path), capture_output=True, text=True, timeout=1800)
     assert again.returncode == 0, (again.stdout + again.stderr)[-4000:]

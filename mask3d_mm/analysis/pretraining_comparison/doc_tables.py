@@ -12,16 +12,25 @@ from .study_json import SPLITS, load_studies
 
 __all__ = ['rebuild', 'holm_family', 'marker_blocks', 'replace_blocks', 'STUDY_ORDER']
 
-STUDY_ORDER = ('defaults', 'materials', 'depth')
+STUDY_ORDER = ('defaults', 'materials', 'depth', 'crops', 'protocol')
 LABELS = {'scratch': 'no pre-training', 'mae': 'MMPretrain MAE (RGB)',
           'mask3d': 'Mask3D (RGB-D), the defaults', 'mask3d-spec': 'Mask3D, baseline setting',
+          'mae2x': 'MMPretrain MAE, 2x epochs', 'mae+mask3d': 'MAE, then Mask3D (2 runs)',
+          'mask3d-metric': 'Mask3D, metric target',
+          'mask3d-fixed-zoom': 'Mask3D, the defaults, fixed-zoom crops',
+          'mask3d-metric+fixed-zoom': 'Mask3D, metric target, fixed-zoom crops',
           'mask3d-spec+complementary': 'Mask3D, baseline + complementary masks',
           'mask3d-spec+standardize': 'Mask3D, baseline + standardised target'}
 SHORT = {'scratch': 'no pre-training', 'mae': 'MAE', 'mask3d': 'Mask3D',
+         'mae2x': 'MAE 2x', 'mae+mask3d': 'MAE, then Mask3D',
+         'mask3d-metric': 'metric', 'mask3d-fixed-zoom': 'standardised, fixed zoom',
+         'mask3d-metric+fixed-zoom': 'metric, fixed zoom',
          'mask3d-spec': 'baseline', 'mask3d-spec+complementary': 'complementary masks',
          'mask3d-spec+standardize': 'standardised target'}
 STUDY_TITLES = {'defaults': 'segmentation', 'materials': 'segmentation, class-independent '
-                'materials', 'depth': 'depth estimation'}
+                'materials', 'depth': 'depth estimation',
+                'crops': 'segmentation, depth target x crop zoom',
+                'protocol': "segmentation, the paper's protocol"}
 METRIC_NAMES = {'mIoU': 'mIoU', 'abs_rel': 'AbsRel', 'rmse': 'RMSE (m)', 'd1': 'delta1'}
 SUMMARY_ARMS = ('scratch', 'mae', 'mask3d-spec', 'mask3d')  # the README's rows
 BLOCK = re.compile(r'<!-- tables-from:(\S+) -->\n(.*?)\n?<!-- /tables-from -->', re.S)
@@ -69,7 +78,10 @@ def _ordered(studies: Dict[str, dict]) -> List[str]:
 def arms_table(study: dict) -> str:
     d = study['digits']
     extra = study.get('extra_metrics') or []
-    head = (f"| {_unit(study)} | selection split (mean +- std) | report split (mean +- std) |"
+    over = (' over pre-training seeds'
+            if study['summary']['selection'].get('unit') == 'pre-training seed' else '')
+    head = (f"| {_unit(study)} | selection split (mean +- std{over}) | report split (mean +- "
+            f"std{over}) |"
             + (f" report {' / '.join(METRIC_NAMES.get(m, m) for m in extra)} (mean) |"
                if extra else ''))
     lines = [head, '|---|---|---|' + '---|' * bool(extra)]
@@ -110,7 +122,7 @@ def pairs_table(name: str, study: dict, family: Dict[tuple, float]) -> str:
 
 
 def primary_table(studies: Dict[str, dict], family: Dict[tuple, float]) -> str:
-    lines = [f'| study | primary comparison (named after the results) | report split: mean '
+    lines = [f'| study | primary comparison (when it was named) | report split: mean '
              f'[95 % interval], p, Holm p ({len(family)} tests) | selection split: mean '
              '[95 % interval], p, Holm p |', '|---|---|---|---|']
     for name in _ordered(studies):
@@ -123,8 +135,10 @@ def primary_table(studies: Dict[str, dict], family: Dict[tuple, float]) -> str:
                             family.get((name, s, pair), math.nan), study['digits'])
                  for s in ('report', 'selection')]
         metric = METRIC_NAMES.get(study['metric'], study['metric'])
+        named = study.get('primary_named', 'after the results')
         lines.append(f"| {name}: {STUDY_TITLES.get(name, study['metric'])} | "
-                     f"{_short(a)} - {_short(b)} ({metric}) | " + ' | '.join(cells) + ' |')
+                     f"{_short(a)} - {_short(b)} ({metric}; {named}) | " + ' | '.join(cells)
+                     + ' |')
     return '\n'.join(lines)
 
 

@@ -64,7 +64,8 @@ def tables(summary: dict, metric: str, higher: bool, digits: int = 2) -> str:
     arms = summary['arms']
     d = digits
     seeds = sorted({s for v in arms.values() for s in v['final']})
-    lines = ['| pre-training | ' + ' | '.join(f'seed {s}' for s in seeds) + ' | mean +- std |',
+    unit = summary.get('unit', 'seed')  # 'pre-training seed': means over fine-tuning seeds
+    lines = ['| pre-training | ' + ' | '.join(f'{unit} {s}' for s in seeds) + ' | mean +- std |',
              '|---|' + '---|' * (len(seeds) + 1)]
     for arm, v in arms.items():
         cells = [f"{v['final'][s]:.{d}f}" if s in v['final'] else '-' for s in seeds]
@@ -104,19 +105,28 @@ def write_report(selection: dict, report: dict, decision: Optional[dict], cmds: 
               f'fine-tuning {fine:.0f} min, report tests {test:.0f} min, '
               f'{pre + fine + test:.0f} min in all; this invocation took {minutes:.0f} min.')
     title = f"--preset {args.preset}" if args.preset else 'custom'
+    pseeds = ' '.join(map(str, args.pretrain_seeds))
+    if len(args.pretrain_seeds) == 1:
+        pretraining = f'pre-training once, seed {pseeds}'
+        nested = ''
+    else:
+        pretraining = f'pre-training seeds {pseeds}'
+        nested = ('Fine-tuning seeds are nested in pre-training runs: each cell is the mean '
+                  'over the fine-tuning seeds of one pre-training seed, and the paired tests '
+                  'are over pre-training seeds.\n\n')
     head = (f'# Pre-training comparison ({title}; '
             'tools/analysis_tools/compare_pretraining.py)\n\n'
             f"{task['title']}, {metric} after {args.finetune_iters} fine-tuning iterations, "
             f"seeds {' '.join(map(str, args.seeds))} (fine-tuning: head init and data order; "
-            f'pre-training once, seed 0, {args.pretrain_epochs} epochs per arm), generator '
-            f"materials '{args.materials}'.\n\n{timing}\n\n")
+            f'{pretraining}, {args.pretrain_epochs} epochs per arm), generator '
+            f"materials '{args.materials}'.\n\n{nested}{timing}\n\n")
     body = (head + text + '\n' +
             ''.join(f"- Mask3D ({name}): `{' '.join(opts)}`\n" for name, *opts in args.variant)
-            + f"\n![learning curves](learning_curves{task['outputs']}.png)\n\n"
+            + f'\n![learning curves](learning_curves{args.outputs}.png)\n\n'
             '```bash\n' + '\n'.join(cmds.lines) + '\n```\n')
-    with open(osp.join(args.work_dir, f"results{task['outputs']}.md"), 'w') as f:
+    with open(osp.join(args.work_dir, f'results{args.outputs}.md'), 'w') as f:
         f.write(body)
-    with open(osp.join(args.work_dir, f"results{task['outputs']}.json"), 'w') as f:
+    with open(osp.join(args.work_dir, f'results{args.outputs}.json'), 'w') as f:
         json.dump(dict(selection=selection, report=report, decision=decision,
                        minutes=dict(pretrain=pre, finetune=fine, test=test, invocation=minutes),
                        commands=cmds.lines, args=vars(args)), f, indent=1)

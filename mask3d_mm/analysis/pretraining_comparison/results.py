@@ -1,12 +1,12 @@
 """The numbers of the comparison: per arm the metric per seed, mean and std; paired differences;
-the decision of the preset 'defaults'."""
-from typing import Dict, Sequence
+fine-tuning seeds nested in pre-training seeds; the decision of the preset 'defaults'."""
+from typing import Dict, Optional, Sequence, Tuple
 
 import numpy as np
 
 from mask3d_mm.analysis.paired_stats import paired_difference
 
-__all__ = ['summarize', 'decide']
+__all__ = ['summarize', 'nest', 'decide']
 
 
 def _mean_std(values: Sequence[float]) -> tuple:
@@ -27,6 +27,40 @@ def summarize(finals: Dict[str, Dict[int, float]], pairs: Sequence[str]) -> dict
         if a in finals and b in finals:
             paired[pair] = paired_difference(finals[a], finals[b])
     return dict(arms=arms, pairs=paired)
+
+
+def nest(per_run: Dict[str, Dict[Tuple[Optional[int], int], float]]
+         ) -> Tuple[Dict[str, Dict[int, float]], str]:
+    """The experimental unit of the paired tests, and the metric per unit.
+
+    Args:
+        per_run: arm -> {(pre-training seed, fine-tuning seed): metric}; the pre-training
+            seed is None for an arm without pre-training ('scratch').
+
+    Returns:
+        ``(finals, unit)``. With one pre-training seed, ``finals`` is arm -> {fine-tuning
+        seed: metric} and ``unit`` 'seed': the arms share the fine-tuning seeds (head init,
+        data order) and pair over them. With several, fine-tuning seeds are nested in
+        pre-training runs, which are the independent replicates of a pre-training method:
+        ``finals`` is arm -> {pre-training seed: mean over its fine-tuning seeds} and ``unit``
+        'pre-training seed' (the two-stage analysis of a balanced nested design: a paired t
+        over these means tests the arm difference against the pre-training noise, which a
+        test over all runs would take for independent). An arm without pre-training gets its
+        mean over all its runs for every pre-training seed.
+    """
+    pseeds = sorted({p for runs in per_run.values() for p, _ in runs if p is not None})
+    if len(pseeds) <= 1:
+        return {arm: {s: v for (_, s), v in sorted(runs.items(), key=lambda kv: kv[0][1])}
+                for arm, runs in per_run.items()}, 'seed'
+    finals = {}
+    for arm, runs in per_run.items():
+        if all(p is None for p, _ in runs):
+            mean = float(np.mean(list(runs.values())))
+            finals[arm] = {p: mean for p in pseeds}
+        else:
+            finals[arm] = {p: float(np.mean([v for (q, _), v in runs.items() if q == p]))
+                           for p in pseeds if any(q == p for q, _ in runs)}
+    return finals, 'pre-training seed'
 
 
 def decide(selection: dict) -> dict:

@@ -12,8 +12,8 @@ from mask3d_mm.tooling import read_scalars, run_script
 from mask3d_mm.tooling.tool_runs import command_line
 from .settings import PRETRAIN_CONFIGS, REPO, TASKS, TOOLS
 
-__all__ = ['Commands', 'data_options', 'schedule_options', 'pretrain', 'finetune', 'curves',
-           'report_metric']
+__all__ = ['Commands', 'data_options', 'schedule_options', 'pretrain', 'finetune', 'run_name',
+           'curves', 'report_metric']
 
 
 class Commands:
@@ -79,28 +79,37 @@ def schedule_options(epochs: int) -> List[str]:
             f'param_scheduler.1.T_max={end - warmup}']
 
 
+def run_name(arm: str, pretrain_seed: int = 0, seed: Optional[int] = None) -> str:
+    """Folder name of a pre-training (``seed`` None) or fine-tuning run: ``mae``,
+    ``mae_pseed1``, ``mae_seed3``, ``mae_pseed1_seed3`` (pre-training seed 0 is unnamed)."""
+    name = arm + (f'_pseed{pretrain_seed}' if pretrain_seed else '')
+    return name if seed is None else f'{name}_seed{seed}'
+
+
 def pretrain(cmds: Commands, arm: str, args: argparse.Namespace,
-             options: Sequence[str] = ()) -> str:
-    """Pre-train ``arm`` once (its config, plus ``options`` for a variant) and export its
-    colour encoder; the export's path.
+             options: Sequence[str] = (), pretrain_seed: int = 0) -> str:
+    """Pre-train ``arm`` with ``randomness.seed=pretrain_seed`` (its config, plus
+    ``options`` for a variant) and export its colour encoder; the export's path.
 
     'mae2x' is MAE with twice the epochs; 'mae+mask3d' is Mask3D whose colour ViT starts from
-    the MAE export (the paper's protocol: Mask3D after ImageNet pre-training): both cost two
-    pre-training runs and compare with each other.
+    the MAE export of the same pre-training seed (the paper's protocol: Mask3D after ImageNet
+    pre-training): both cost two pre-training runs and compare with each other.
     """
-    work_dir = osp.join(args.work_dir, 'pretrain', arm)
-    encoder = osp.join(args.work_dir, 'pretrain', f'{arm}_vit-tiny_rgb-encoder.pth')
+    name = run_name(arm, pretrain_seed)
+    work_dir = osp.join(args.work_dir, 'pretrain', name)
+    encoder = osp.join(args.work_dir, 'pretrain', f'{name}_vit-tiny_rgb-encoder.pth')
     epochs = 2 * args.pretrain_epochs if arm == 'mae2x' else args.pretrain_epochs
     last = osp.join(work_dir, f'epoch_{epochs}.pth')
     base = 'mae' if arm.startswith('mae') and arm != 'mae+mask3d' else 'mask3d'
     config = osp.join(REPO, PRETRAIN_CONFIGS[base])
     if arm == 'mae+mask3d':  # the colour ViT starts from the MAE export (documented route)
+        mae = f"{run_name('mae', pretrain_seed)}_vit-tiny_rgb-encoder.pth"
         options = [*options, 'model.backbone.init_cfg.checkpoint='
-                   + osp.join(args.work_dir, 'pretrain', 'mae_vit-tiny_rgb-encoder.pth')]
+                   + osp.join(args.work_dir, 'pretrain', mae)]
     splits = ('train', 'val') if base == 'mask3d' else ('train', )
     cmds.run(osp.join(TOOLS, 'train.py'), config, '--work-dir', work_dir, '--resume',
              '--cfg-options',
-             *schedule_options(epochs), 'randomness.seed=0',
+             *schedule_options(epochs), f'randomness.seed={pretrain_seed}',
              *data_options(args.data_root, splits), *options, done=osp.isfile(last))
     cmds.run(osp.join(TOOLS, 'model_converters/export_rgb_encoder.py'), last, encoder,
              '--force', done=osp.isfile(encoder) and osp.isfile(last)
@@ -109,13 +118,14 @@ def pretrain(cmds: Commands, arm: str, args: argparse.Namespace,
 
 
 def finetune(cmds: Commands, arm: str, seed: int, encoder: Optional[str],
-             args: argparse.Namespace) -> str:
-    """Fine-tune from ``encoder`` (None: random init), validating on the selection split,
-    then test the final checkpoint on the report split; the run's work dir."""
+             args: argparse.Namespace, pretrain_seed: int = 0) -> str:
+    """Fine-tune from ``encoder`` (None: random init; the export of pre-training seed
+    ``pretrain_seed``), validating on the selection split, then test the final checkpoint on
+    the report split; the run's work dir."""
     iters = args.finetune_iters
     task = TASKS[args.task]
     config = osp.join(REPO, task['config'])
-    work_dir = osp.join(args.work_dir, task['dirname'], f'{arm}_seed{seed}')
+    work_dir = osp.join(args.work_dir, task['dirname'], run_name(arm, pretrain_seed, seed))
     val_interval = max(1, iters // max(1, args.val_points))
     warmup = min(20, max(1, iters // 10))  # the config's linear warm-up, then poly decay
     options = [

@@ -1,7 +1,7 @@
 """The per-run JSON of a study (``WORK_DIR/<study>.json``, shipped as ``docs/results/*.json``):
-one record per arm, seed and split with every metric of the run, its exact command, the code
-commit it ran at and its wall time; or, where the runs were not kept, the published summary
-(``"granularity": "summary (per-seed runs not kept)"``). Either way :func:`load_study` gives
+one record per arm, pre-training seed, fine-tuning seed and split with every metric of the
+run, its exact command, the code commit it ran at and its wall time; or, where the runs were
+not kept, the published summary (``"granularity": "summary (per-seed runs not kept)"``). Either way :func:`load_study` gives
 the same per-split summary (:func:`.results.summarize`'s shape) for the tables."""
 import glob
 import json
@@ -10,7 +10,7 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
-from .results import summarize
+from .results import nest, summarize
 
 __all__ = ['FORMAT', 'PER_RUN', 'SUMMARY', 'study_record', 'load_study', 'load_studies']
 
@@ -32,9 +32,9 @@ def study_record(study: str, command: str, task: str, materials: str, arms: Sequ
         materials (str): the generator's materials option of the data.
         arms, pairs (Sequence[str]): in the order of the tables; pairs as 'A:B' (A - B).
         primary (str, optional): the study's primary pair.
-        runs (list[dict]): per arm, seed and split: ``arm``, ``seed``, ``split``
-            ('selection' / 'report'), ``metrics`` (name -> value), ``command``,
-            ``code_commit``, ``wall_s``.
+        runs (list[dict]): per arm, seed and split: ``arm``, ``pretrain_seed`` (None
+            without pre-training; absent: 0), ``seed``, ``split`` ('selection' / 'report'),
+            ``metrics`` (name -> value), ``command``, ``code_commit``, ``wall_s``.
         wall_minutes (dict): recorded compute per kind of run.
         code_commit (str, optional): the commit of the checkout writing the file.
     """
@@ -49,15 +49,18 @@ def study_record(study: str, command: str, task: str, materials: str, arms: Sequ
 
 
 def _summary_from_runs(record: dict) -> Dict[str, dict]:
-    """Per split :func:`summarize` of the runs, plus the mean of each extra metric per arm."""
+    """Per split :func:`summarize` of the runs (over pre-training seeds, of the means over
+    fine-tuning seeds, where there are several: :func:`.results.nest`), plus the mean of each
+    extra metric per arm."""
     out = {}
     for split in SPLITS:
         runs = [r for r in record['runs'] if r['split'] == split]
-        finals: Dict[str, Dict[int, float]] = {a: {} for a in record['arms']}
+        per_run: Dict[str, dict] = {a: {} for a in record['arms']}
         for r in runs:
-            finals[r['arm']][int(r['seed'])] = float(r['metrics'][record['metric']])
-        finals = {a: v for a, v in finals.items() if v}
-        summary = summarize(finals, record['pairs'])
+            pseed = r.get('pretrain_seed', None if r['arm'] == 'scratch' else 0)
+            per_run[r['arm']][pseed, int(r['seed'])] = float(r['metrics'][record['metric']])
+        finals, unit = nest({a: v for a, v in per_run.items() if v})
+        summary = dict(summarize(finals, record['pairs']), unit=unit)
         for arm, v in summary['arms'].items():
             v['n'] = len(v['final'])
             extra = {m: float(np.mean([r['metrics'][m] for r in runs if r['arm'] == arm]))
