@@ -4,6 +4,7 @@ docs/results/ (``compare_pretraining.py --tables-from docs/results``): the text 
 Also: Holm's correction, the shipped summary JSON against itself, the per-run format."""
 import json
 import os.path as osp
+import re
 
 import numpy as np
 import pytest
@@ -42,7 +43,7 @@ def test_shipped_summary_is_consistent():
     """The summary JSON transcribes docs/results.md as published: each p-value agrees with
     its interval (t with 4 dof) and each paired mean with the arms' means, to the rounding."""
     from scipy import stats
-    studies = load_studies([RESULTS])
+    studies = {n: s for n, s in load_studies([RESULTS]).items() if s['granularity'] == SUMMARY}
     assert set(studies) == {'defaults', 'materials', 'depth'}
     t975 = stats.t.ppf(0.975, 4)
     for name, study in studies.items():
@@ -64,7 +65,8 @@ def test_shipped_summary_is_consistent():
 def test_docs_tables_equal_the_rebuilt_ones():
     blocks = rebuild([RESULTS])
     family = holm_family(load_studies([RESULTS]))
-    assert len(family) == 24  # 6 + 3 + 3 pairs, on 2 splits
+    # 6 + 3 + 3 pairs of the published summaries and the 4 pairs of crops.json, on 2 splits
+    assert len(family) == 24 + 8
     seen = set()
     for doc in DOCS:
         with open(osp.join(REPO, doc)) as f:
@@ -85,7 +87,7 @@ def test_the_primary_comparisons_do_not_survive_holm():
     """What the README says: no Mask3D - MAE difference survives the correction."""
     studies = load_studies([RESULTS])
     family = holm_family(studies)
-    for name in studies:
+    for name in ('defaults', 'materials', 'depth'):
         for split in ('selection', 'report'):
             assert family[(name, split, 'mask3d:mae')] > 0.05
     assert family[('materials', 'report', 'mask3d:mae')] == pytest.approx(0.012 * 14)
@@ -158,7 +160,7 @@ def test_update_docs_rewrites_only_marked_blocks(tmp_path, capsys):
                     '<!-- /tables-from -->\nend\n')
     assert primary in out.out and f"{doc}: updated" in out.out
     assert replace_blocks(text, rebuild([RESULTS])) == text
-    assert len(primary.splitlines()) == 2 + 3  # header, rule, one row per study
+    assert len(primary.splitlines()) == 2 + 4  # header, rule, one row per study
 
 
 def test_demo_summary_spread_and_orderings():
@@ -184,3 +186,19 @@ def test_demo_summary_spread_and_orderings():
     assert '**12.3 mIoU**' in text and '3 mask seeds' in text
     assert 'mIoU' not in demo_tables(demo_summary({0: metrics(0.1)}, None, val_frames='x',
                                                   pretrain_iters=1, finetune_iters=None))
+
+
+def test_shipped_crops_study_is_per_run_and_its_own_family():
+    """docs/results/crops.json: the per-run record of section 4 (12 runs x 2 splits, 3 seeds
+    per arm), its primary named before its runs, Holm-corrected over its own 8 tests."""
+    studies = load_studies([RESULTS])
+    crops = studies['crops']
+    assert crops['granularity'] == PER_RUN and crops['primary_named'] == 'before the runs'
+    assert len(crops['runs']) == 4 * 3 * 2
+    assert {r['seed'] for r in crops['runs']} == {0, 1, 2}
+    assert all(re.fullmatch(r'[0-9a-f]{40}', r['code_commit']) and r['wall_s'] > 0
+               for r in crops['runs'])
+    family = holm_family(studies)
+    keys = [k for k in family if k[0] == 'crops']
+    raw = [crops['summary'][split]['pairs'][pair]['p'] for _, split, pair in keys]
+    assert len(keys) == 8 and [family[k] for k in keys] == pytest.approx(holm(raw))

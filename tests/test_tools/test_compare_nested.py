@@ -1,6 +1,7 @@
 """Pre-training seeds in the comparison (``--pretrain-seeds``, ``--preset protocol``): the runs
 planned per pre-training seed, fine-tuning seeds nested in them, the nested tables."""
 import json
+import os.path as osp
 
 import numpy as np
 import pytest
@@ -95,3 +96,21 @@ def test_study_json_with_pretrain_seeds_gives_nested_tables(tmp_path):
     blocks = rebuild([str(tmp_path)])
     assert 'selection split (mean +- std over pre-training seeds)' in blocks['protocol-arms']
     assert 'MAE, then Mask3D - MAE 2x (mIoU; before the runs)' in blocks['primary']
+
+    # named before its runs, the study is its own Holm family: the published studies' 24
+    # tests keep their adjusted p, and its 2 tests are corrected only with each other
+    from mask3d_mm.analysis.multiple_testing import holm
+    from mask3d_mm.analysis.pretraining_comparison.doc_tables import holm_family
+    from mask3d_mm.analysis.pretraining_comparison.study_json import load_studies
+    from helpers.tools import REPO
+    published = osp.join(REPO, 'docs', 'results')
+    alone = holm_family(load_studies([published]))
+    both = holm_family(load_studies([published, str(tmp_path)]))
+    assert len(both) == len(alone) + 2 and all(both[k] == v for k, v in alone.items())
+    studies = load_studies([str(tmp_path)])
+    raw = [studies['protocol']['summary'][s]['pairs']['mae+mask3d:mae2x']['p']
+           for s in ('selection', 'report')]
+    assert [both['protocol', s, 'mae+mask3d:mae2x'] for s in ('selection', 'report')] == \
+        pytest.approx(holm(raw))
+    primary = rebuild([published, str(tmp_path)])['primary']
+    assert '| 2 tests of this study |' in primary and '| 24 tests of the studies named' in primary

@@ -1,6 +1,8 @@
 """The tables of docs/results.md and the README, rebuilt from study JSONs
 (``compare_pretraining.py --tables-from DIR``), with every paired test's Holm-adjusted p over
-the family of all paired tests of the loaded studies. In the docs each table sits between
+its family (:func:`holm_family`: the paired tests of all studies whose primary comparison was
+named after their results together; those of a study that named it before its runs, alone).
+In the docs each table sits between
 ``<!-- tables-from:NAME -->`` and ``<!-- /tables-from -->``; tests/test_docs_tables.py checks
 that the text there equals what this module builds from docs/results/."""
 import math
@@ -10,7 +12,8 @@ from typing import Dict, List, Sequence, Tuple
 from mask3d_mm.analysis.multiple_testing import holm
 from .study_json import SPLITS, load_studies
 
-__all__ = ['rebuild', 'holm_family', 'marker_blocks', 'replace_blocks', 'STUDY_ORDER']
+__all__ = ['rebuild', 'holm_family', 'family_of', 'family_size', 'marker_blocks', 'replace_blocks',
+           'STUDY_ORDER']
 
 STUDY_ORDER = ('defaults', 'materials', 'depth', 'crops', 'protocol')
 LABELS = {'scratch': 'no pre-training', 'mae': 'MMPretrain MAE (RGB)',
@@ -58,16 +61,34 @@ def _unit(study: dict) -> str:
     return METRIC_NAMES.get(study['metric'], study['metric'])
 
 
+def family_of(name: str, study: dict) -> str:
+    """The Holm family of a study: its own name where the primary comparison was named
+    before the runs (a pre-registered study is corrected within itself), else 'exploratory'
+    (every study whose primary was named after its results, corrected together)."""
+    return name if study.get('primary_named') == 'before the runs' else 'exploratory'
+
+
 def holm_family(studies: Dict[str, dict]) -> Dict[Tuple[str, str, str], float]:
-    """(study, split, pair) -> Holm-adjusted p over every paired test of ``studies``."""
-    keys, raw = [], []
+    """(study, split, pair) -> Holm-adjusted p over every paired test of its family
+    (:func:`family_of`) among ``studies``."""
+    keys: Dict[str, list] = {}
+    raw: Dict[str, list] = {}
     for name, study in studies.items():
+        family = family_of(name, study)
         for split in SPLITS:
             for pair, x in study['summary'][split]['pairs'].items():
                 if not math.isnan(x['p']):
-                    keys.append((name, split, pair))
-                    raw.append(x['p'])
-    return dict(zip(keys, holm(raw)))
+                    keys.setdefault(family, []).append((name, split, pair))
+                    raw.setdefault(family, []).append(x['p'])
+    return {k: p for family in keys for k, p in zip(keys[family], holm(raw[family]))}
+
+
+def family_size(studies: Dict[str, dict], name: str) -> int:
+    """How many paired tests the Holm family of study ``name`` holds."""
+    family = family_of(name, studies[name])
+    return sum(1 for n, s in studies.items() if family_of(n, s) == family
+               for split in SPLITS for x in s['summary'][split]['pairs'].values()
+               if not math.isnan(x['p']))
 
 
 def _ordered(studies: Dict[str, dict]) -> List[str]:
@@ -122,9 +143,9 @@ def pairs_table(name: str, study: dict, family: Dict[tuple, float]) -> str:
 
 
 def primary_table(studies: Dict[str, dict], family: Dict[tuple, float]) -> str:
-    lines = [f'| study | primary comparison (when it was named) | report split: mean '
-             f'[95 % interval], p, Holm p ({len(family)} tests) | selection split: mean '
-             '[95 % interval], p, Holm p |', '|---|---|---|---|']
+    lines = ['| study | primary comparison (when it was named) | report split: mean '
+             '[95 % interval], p, Holm p | selection split: mean [95 % interval], p, Holm p '
+             '| Holm family |', '|---|---|---|---|---|']
     for name in _ordered(studies):
         study = studies[name]
         pair = study.get('primary')
@@ -136,16 +157,20 @@ def primary_table(studies: Dict[str, dict], family: Dict[tuple, float]) -> str:
                  for s in ('report', 'selection')]
         metric = METRIC_NAMES.get(study['metric'], study['metric'])
         named = study.get('primary_named', 'after the results')
+        size = family_size(studies, name)
+        members = ('this study' if family_of(name, study) == name else
+                   'the studies named after their results')
         lines.append(f"| {name}: {STUDY_TITLES.get(name, study['metric'])} | "
                      f"{_short(a)} - {_short(b)} ({metric}; {named}) | " + ' | '.join(cells)
-                     + ' |')
+                     + f' | {size} tests of {members} |')
     return '\n'.join(lines)
 
 
 def summary_table(studies: Dict[str, dict]) -> str:
     """The README's table: report split, mean +- std per arm (:data:`SUMMARY_ARMS`) and
-    study."""
-    names = _ordered(studies)
+    study, of the studies that have no pre-training, MAE and Mask3D."""
+    names = [n for n in _ordered(studies)
+             if {'scratch', 'mae', 'mask3d'} <= set(studies[n]['arms'])]
     arms = [a for a in SUMMARY_ARMS if any(a in studies[n]['arms'] for n in names)]
     lines = ['| pre-training | ' + ' | '.join(
         f"{STUDY_TITLES.get(n, n)}, {_unit(studies[n]).split(',')[0]}" for n in names) + ' |',

@@ -1,8 +1,9 @@
 """The per-run JSON of a study (``WORK_DIR/<study>.json``, shipped as ``docs/results/*.json``):
 one record per arm, pre-training seed, fine-tuning seed and split with every metric of the
 run, its exact command, the code commit it ran at and its wall time; or, where the runs were
-not kept, the published summary (``"granularity": "summary (per-seed runs not kept)"``). Either way :func:`load_study` gives
-the same per-split summary (:func:`.results.summarize`'s shape) for the tables."""
+not kept, the published summary (``"granularity": "summary (per-seed runs not kept)"``).
+Either way :func:`load_study` gives the same per-split summary (:func:`.results.summarize`'s
+shape) for the tables."""
 import glob
 import json
 import os.path as osp
