@@ -141,7 +141,12 @@ def finish_runs(*procs: subprocess.Popen, timeout: float = 300) -> List[str]:
 
 
 def capture_log(fn) -> str:
-    """The messages mmengine's current logger records while ``fn()`` runs."""
+    """The messages mmengine's current logger records while ``fn()`` runs, one text."""
+    return '\n'.join(capture_messages(fn))
+
+
+def capture_messages(fn) -> list:
+    """The messages mmengine's current logger records while ``fn()`` runs, one per record."""
     import logging
 
     from mmengine.logging import MMLogger
@@ -154,4 +159,4 @@ def capture_log(fn) -> str:
         fn()
     finally:
         logger.removeHandler(handler)
-    return '\n'.join(r.getMessage() for r in records)
+    return [r.getMessage() for r in records]

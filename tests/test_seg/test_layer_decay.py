@@ -1,15 +1,14 @@
 """Layer-wise lr decay constructor: the exact lr and weight decay of every parameter."""
 import mask3d_mm  # noqa: F401,I001  (first: compat patches)
 
-import logging
-
 import pytest
 import torch.nn as nn
-from mmengine.logging import MMLogger
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import DefaultScope
 
 from mask3d_mm.engine import LayerDecayOptimWrapperConstructor
+
+from helpers.tools import capture_messages
 
 ARCH = dict(embed_dims=32, num_layers=4, num_heads=2, feedforward_channels=64)
 LR, WD, RATE = 1.0, 0.05, 0.5
@@ -124,16 +123,7 @@ def test_num_layers_override_custom_keys_and_frozen():
 
 
 def test_groups_logged_once():
-    records = []
-    handler = logging.Handler()
-    handler.emit = records.append
-    logger = MMLogger.get_current_instance()
-    logger.addHandler(handler)
-    try:
-        build(encoder_decoder())
-    finally:
-        logger.removeHandler(handler)
-    msgs = [r.getMessage() for r in records]
+    msgs = capture_messages(lambda: build(encoder_decoder()))
     assert sum('layer-wise lr decay' in m for m in msgs) == 1
     assert not any('paramwise_options' in m for m in msgs)  # no per-parameter lines
     table = next(m for m in msgs if 'layer-wise lr decay' in m)
