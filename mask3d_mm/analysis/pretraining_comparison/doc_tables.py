@@ -10,15 +10,16 @@ import re
 from typing import Dict, List, Sequence, Tuple
 
 from mask3d_mm.analysis.multiple_testing import holm
+from .settings import LABELS as ARM_LABELS
 from .study_json import SPLITS, load_studies
 
 __all__ = ['rebuild', 'holm_family', 'family_of', 'family_size', 'marker_blocks', 'replace_blocks',
            'STUDY_ORDER']
 
 STUDY_ORDER = ('defaults', 'materials', 'depth', 'crops', 'protocol')
-LABELS = {'scratch': 'no pre-training', 'mae': 'MMPretrain MAE (RGB)',
+# the comparison's arm labels, and names for the Mask3D arm and the presets' variants
+LABELS = {**ARM_LABELS,
           'mask3d': 'Mask3D (RGB-D), the defaults', 'mask3d-spec': 'Mask3D, baseline setting',
-          'mae2x': 'MMPretrain MAE, 2x epochs', 'mae+mask3d': 'MAE, then Mask3D (2 runs)',
           'mask3d-metric': 'Mask3D, metric target',
           'mask3d-fixed-zoom': 'Mask3D, the defaults, fixed-zoom crops',
           'mask3d-metric+fixed-zoom': 'Mask3D, metric target, fixed-zoom crops',
