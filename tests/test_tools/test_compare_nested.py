@@ -114,3 +114,18 @@ def test_study_json_with_pretrain_seeds_gives_nested_tables(tmp_path):
         pytest.approx(holm(raw))
     primary = rebuild([published, str(tmp_path)])['primary']
     assert '| 2 tests of this study |' in primary and '| 24 tests of the studies named' in primary
+
+
+def test_crops_command_of_the_docs_plans_its_runs(tmp_path, capsys):
+    """docs/results.md's `--preset crops --seeds 0 1 2` (the study itself is not re-run here):
+    4 Mask3D pre-trainings, 12 fine-tunings, the fixed-zoom options on their two arms."""
+    cmds = _planned(capsys, '--preset', 'crops', '--seeds', '0', '1', '2',
+                    '--work-dir', str(tmp_path))
+    train = _by_dir(cmds)
+    pre = {name for name in train if '_seed' not in name}
+    assert pre == {'mask3d', 'mask3d-metric', 'mask3d-fixed-zoom', 'mask3d-metric+fixed-zoom'}
+    assert len(train) == 4 + 4 * 3
+    for name in pre:
+        fixed = 'crop_ratio_range=(0.5,0.5)' in train[name]
+        assert fixed == ('fixed-zoom' in name), name
+        assert ('norm_target=metric' in train[name]) == ('metric' in name), name
