@@ -4,7 +4,8 @@ configs/**/README.md runs, as written, in a sandbox copy of the repository.
 How a block runs: ``bash -euo pipefail`` in a folder that links every top-level entry of the
 repository except ``data/``, ``work_dirs/`` and ``checkpoints/``, which hold small synthetic
 stand-ins in the real layouts (ScanNet frames and ``.sens`` files, the NYUv2 ``.mat`` files,
-Cityscapes, ViT checkpoints); ``python`` is the project's environment (first on ``PATH``). Runs
+Cityscapes, ViT checkpoints); ``python`` is the project's environment (first on ``PATH``), with
+the stack pre-imported (``helpers/fork_server.py``; ``MASK3D_MM_TEST_FORK=0``: plain). Runs
 are shrunk only through the documented ``MASK3D_MM_CFG_OPTIONS`` (docs/tools.md), chosen by
 the family of configs a block trains (a tiny ViT, 2 iterations or 1 epoch, batch 1-2).
 
@@ -23,6 +24,7 @@ from typing import Dict, List, Tuple
 
 import pytest
 
+from helpers.fork_server import interpreter
 from helpers.tools import REPO, free_port
 
 DOCS = ['README.md', *sorted(glob.glob('docs/*.md', root_dir=REPO)),
@@ -236,7 +238,7 @@ def stand_ins(tmp_path_factory) -> str:
     for split in ('train', 'val'):  # COCO instances of the detection configs
         tool = osp.join(REPO, 'tools/dataset_converters/scannet_to_coco.py')
         out = str(frames_25k / 'annotations' / f'instances_{split}.json')
-        subprocess.run([sys.executable, tool, str(frames_25k), '--scene-list',
+        subprocess.run([interpreter(), tool, str(frames_25k), '--scene-list',
                         f'scannetv2_{split}.txt', '--min-area', '50', '--out', out],
                        check=True, capture_output=True, timeout=300)
     os.makedirs(data / 'scannet' / 'scans' / 'scene0000_00')
@@ -249,7 +251,7 @@ def stand_ins(tmp_path_factory) -> str:
     write_labeled_mat(str(root / 'nyu_depth_v2_labeled.mat'), frames)
     write_splits_mat(str(root / 'splits.mat'))
     write_class_mapping(str(root / 'classMapping40.mat'), frames['map_class'])
-    subprocess.run([sys.executable, osp.join(REPO, 'tools/dataset_converters/nyuv2_mat.py'),
+    subprocess.run([interpreter(), osp.join(REPO, 'tools/dataset_converters/nyuv2_mat.py'),
                     'nyu_depth_v2_labeled.mat', 'splits.mat', 'data/nyuv2', '--mapping',
                     'classMapping40.mat'], cwd=str(root), check=True, capture_output=True,
                    timeout=300)
@@ -265,8 +267,10 @@ def stand_ins(tmp_path_factory) -> str:
 
 
 def run_block(script: str, cwd: str, shrink: str) -> subprocess.CompletedProcess:
+    python = interpreter()  # the project's environment, pre-imported (helpers/fork_server.py)
     env = dict(os.environ)
-    env.update(PATH=osp.dirname(sys.executable) + os.pathsep + env['PATH'],
+    env.update(PATH=os.pathsep.join((osp.dirname(python), osp.dirname(sys.executable),
+                                     env['PATH'])),
                MASK3D_MM_CFG_OPTIONS=shrink, OMP_NUM_THREADS='1', CUDA_VISIBLE_DEVICES='',
                PYTHONWARNINGS='ignore',
                # tools/dist_*.sh's rendezvous port (29500 by default): blocks run in parallel

@@ -11,6 +11,7 @@ import torch
 from mmengine.config import Config
 from mmengine.runner import Runner
 
+from helpers.fork_server import interpreter
 from helpers.tools import CROP, tiny_pretrain_cfg
 
 pytestmark = pytest.mark.slow  # trains or runs tools in subprocesses: the full tier only
@@ -73,7 +74,7 @@ def test_export_loads_strictly_into_mmpretrain_vit(synthetic_scannet, tmp_path):
     runner = Runner.from_cfg(tiny_cfg(synthetic_scannet, str(tmp_path), max_iters=2))
     runner.train()
     out = tmp_path / 'rgb_encoder.pth'
-    proc = subprocess.run([sys.executable, osp.join(REPO, 'tools/model_converters/'
+    proc = subprocess.run([interpreter(), osp.join(REPO, 'tools/model_converters/'
                                                     'export_rgb_encoder.py'),
                            str(tmp_path / 'iter_2.pth'), str(out),
                            '--img-size', *map(str, CROP)],  # pos_embed for the CROP grid
@@ -91,7 +92,7 @@ def test_export_loads_strictly_into_mmpretrain_vit(synthetic_scannet, tmp_path):
     cfg_file = tmp_path / 'cfg.py'
     runner.cfg.dump(str(cfg_file))
     panels = tmp_path / 'panels'
-    proc = subprocess.run([sys.executable, osp.join(REPO, 'tools/analysis_tools/'
+    proc = subprocess.run([interpreter(), osp.join(REPO, 'tools/analysis_tools/'
                                                     'visualize_reconstruction.py'),
                            str(cfg_file), str(tmp_path / 'iter_2.pth'), '--out-dir',
                            str(panels), '--num-samples', '2'], capture_output=True, text=True,

@@ -10,6 +10,8 @@ from typing import Dict, List, Optional
 
 from mmengine.config import Config
 
+from .fork_server import interpreter
+
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 HERE = osp.dirname(osp.abspath(__file__))  # holds tool_test_hooks.py
 PRETRAIN_CONFIG = osp.join(REPO, 'configs/mask3d/vit-tiny_synthetic.py')
@@ -63,7 +65,7 @@ def tool_env(**extra: str) -> Dict[str, str]:
     CPU only (2 ranks on a 1-GPU machine would fail; CPU runs are deterministic)."""
     env = dict(os.environ)
     env['PYTHONPATH'] = os.pathsep.join(p for p in (HERE, REPO, env.get('PYTHONPATH')) if p)
-    env.update(OMP_NUM_THREADS='1', MKL_NUM_THREADS='1', PYTHON=sys.executable,
+    env.update(OMP_NUM_THREADS='1', MKL_NUM_THREADS='1', PYTHON=interpreter(),
                PYTHONWARNINGS='ignore', CUDA_VISIBLE_DEVICES='')
     env.update(extra)
     return env
@@ -71,7 +73,10 @@ def tool_env(**extra: str) -> Dict[str, str]:
 
 def run(cmd: List[str], cwd: str = REPO, timeout: float = 180,
         **env: str) -> subprocess.CompletedProcess:
-    """Run a tool; ``cwd``: where mmengine may leave files (e.g. ``.dist_test/``)."""
+    """Run a tool; ``cwd``: where mmengine may leave files (e.g. ``.dist_test/``). A
+    ``sys.executable`` command runs on the pre-imported interpreter (``fork_server``)."""
+    if cmd[0] == sys.executable:
+        cmd = [interpreter(), *cmd[1:]]
     return subprocess.run(cmd, cwd=cwd, env=tool_env(**env), capture_output=True, text=True,
                           timeout=timeout)
 
@@ -114,7 +119,7 @@ def start_train(config: str, work_dir: str, options: List[str], *extra: str,
     import shlex
     env = tool_env(MASK3D_MM_CFG_OPTIONS=' '.join(shlex.quote(o) for o in options))
     with open(f'{work_dir}.log', 'a') as log:
-        proc = subprocess.Popen([sys.executable, osp.join(REPO, 'tools/train.py'), config,
+        proc = subprocess.Popen([interpreter(), osp.join(REPO, 'tools/train.py'), config,
                                  '--work-dir', work_dir, *extra], cwd=cwd, env=env, stdout=log,
                                 stderr=subprocess.STDOUT, start_new_session=True)
     proc.log_path = f'{work_dir}.log'

@@ -18,6 +18,7 @@ import torch
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
 
+from helpers.fork_server import interpreter
 from helpers.seg_data import nyu_frames, write_class_mapping, write_labeled_mat, write_splits_mat
 from helpers.sens_writer import write_sens
 from helpers.tools import REPO, load_tool, run, run_tool_main
@@ -322,7 +323,7 @@ def test_generator_killed_leaves_the_old_set_whole(tmp_path):
     run_tool_main(GENERATOR, root, '--num-scenes', '2', '--frames-per-scene', '1', *TINY)
     before = sorted(os.walk(root))
     proc = subprocess.Popen(
-        [sys.executable, osp.join(REPO, 'tools', GENERATOR + '.py'), root, '--overwrite',
+        [interpreter(), osp.join(REPO, 'tools', GENERATOR + '.py'), root, '--overwrite',
          '--num-scenes', '2', '--frames-per-scene', '400', *TINY],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 120

@@ -29,6 +29,7 @@ from mask3d_mm.engine.sharded_checkpoint import (SafeFileSystemReader, is_sharde
 from mask3d_mm.tooling import read_scalars
 from mask3d_mm.tooling.strategies import FULL_STATE_DICT_ON_CPU, fit_strategy_to_device
 
+from helpers.fork_server import interpreter
 from helpers.tools import (REPO, finish_runs, free_port, tiny_pretrain_cfg, tool_env,
                            write_cfg)
 
@@ -170,7 +171,7 @@ def _steps(work_dir: str) -> Dict[int, dict]:
 
 
 def _export(ckpt: str, out: str) -> Dict[str, torch.Tensor]:
-    proc = subprocess.run([sys.executable, osp.join(REPO, 'tools/model_converters/'
+    proc = subprocess.run([interpreter(), osp.join(REPO, 'tools/model_converters/'
                                                     'export_rgb_encoder.py'), ckpt, out],
                           env=tool_env(), capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]

@@ -25,6 +25,7 @@ from mmengine.runner import Runner
 from mask3d_mm.compat import load_local_checkpoint
 from mask3d_mm.engine.hooks import GracefulStopHook, ResumeInEpochHook
 
+from helpers.fork_server import interpreter
 from helpers.tools import REPO, free_port, tiny_pretrain_cfg, tool_env, write_cfg
 
 TRAIN = osp.join(REPO, 'tools/train.py')
@@ -285,7 +286,7 @@ def test_sigterm_stops_the_trainer_with_a_checkpoint(target, synthetic_scannet, 
     if target != 'trainer':
         return
 
-    proc = subprocess.run([sys.executable, TRAIN, config, '--work-dir', work_dir, '--resume',
+    proc = subprocess.run([interpreter(), TRAIN, config, '--work-dir', work_dir, '--resume',
                            '--cfg-options', f'train_cfg.max_iters={n + 1}'], cwd=REPO,
                           env=tool_env(), capture_output=True, text=True, timeout=300)
     text = proc.stdout + proc.stderr
@@ -304,7 +305,8 @@ def test_sigterm_to_one_rank_stops_all_ranks_after_the_same_iteration(synthetic_
     cfg.log_level = 'DEBUG'  # one log file per rank
     config = write_cfg(cfg, str(tmp_path / 'tiny.py'))
     work_dir, out = str(tmp_path / 'work'), str(tmp_path / 'out.log')
-    env = tool_env(PORT=str(free_port()))
+    # real interpreters: the ranks are found as torchrun's children, by their environment
+    env = tool_env(PORT=str(free_port()), PYTHON=sys.executable)
     with open(out, 'w') as log:
         proc = subprocess.Popen(['bash', osp.join(REPO, 'tools/dist_train.sh'), config, '2',
                                  '--work-dir', work_dir], cwd=str(tmp_path), env=env,

@@ -33,6 +33,7 @@ from mask3d_mm.engine.hooks import SourceCountHook
 from mask3d_mm.engine.hooks.source_count_hook import format_counts
 from mask3d_mm.tooling import read_scalars
 
+from helpers.fork_server import interpreter
 from helpers.tools import REPO, finish_runs, start_train, tool_env
 
 TINY_MIXED = osp.join(REPO, 'configs/mask3d/vit-tiny_synthetic-mixed.py')
@@ -275,7 +276,7 @@ def test_documented_mixture_trains_with_counts_by_ratio(tmp_path):
                 ['tools/dataset_converters/generate_synthetic_frame_list.py',
                  'data/synthetic_frames_npy', '--encoding', 'float_m', '--seed', '2',
                  '--num-scenes', '1', '--frames-per-scene', '6']):
-        proc = subprocess.run([sys.executable, osp.join(REPO, cmd[0]), *cmd[1:]],
+        proc = subprocess.run([interpreter(), osp.join(REPO, cmd[0]), *cmd[1:]],
                               cwd=str(tmp_path), env=env, capture_output=True, text=True,
                               timeout=300)
         assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -14,6 +14,8 @@ import pytest
 
 from mask3d_mm.synthetic import generate_scannet_scenes, write_scene_splits
 
+from helpers.fork_server import interpreter
+
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DOC = osp.join(REPO, 'docs', 'data_preparation.md')
 
@@ -55,7 +57,7 @@ def _run(command: str, env_options: str) -> subprocess.CompletedProcess:
     argv = shlex.split(command)
     assert argv[0] == 'python'
     env = dict(os.environ, MASK3D_MM_CFG_OPTIONS=env_options)
-    return subprocess.run([sys.executable] + argv[1:], cwd=REPO, env=env, capture_output=True,
+    return subprocess.run([interpreter()] + argv[1:], cwd=REPO, env=env, capture_output=True,
                           text=True, timeout=300)
 
 
