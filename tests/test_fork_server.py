@@ -110,3 +110,16 @@ def test_a_script_killed_by_sigkill_kills_its_client(tmp_path):
     script.write_text('import os, signal\nos.kill(os.getpid(), signal.SIGKILL)\n')
     proc = subprocess.run([interpreter(), str(script)], capture_output=True, timeout=60)
     assert proc.returncode == -signal.SIGKILL, proc.stderr[-2000:]
+
+
+def test_threads_and_warning_filters_follow_the_environment(tmp_path):
+    script = tmp_path / 'settings.py'
+    script.write_text('import warnings, torch\nprint(torch.get_num_threads())\n'
+                      'warnings.warn("shown")\n')
+    for threads, warnings_env, shown in (('1', 'ignore', False), ('2', 'default', True)):
+        proc = subprocess.run([interpreter(), str(script)], capture_output=True, text=True,
+                              env=dict(os.environ, OMP_NUM_THREADS=threads,
+                                       PYTHONWARNINGS=warnings_env), timeout=60)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        assert proc.stdout.strip() == threads
+        assert ('UserWarning: shown' in proc.stderr) == shown

@@ -10,8 +10,9 @@ fresh random state, ``sys.path`` from the script folder and ``PYTHONPATH``, the 
 the signal) of the script as the client's. Signals sent to the client go to the child; a client
 that dies takes the child's process group with it. Any other command line (``-c``, ``-u``,
 no script) runs the real interpreter (``exec``), as does every client when the server is
-not reachable. ``MASK3D_MM_TEST_FORK=0`` turns the server off: the tests then start real
-interpreters (slower, same results).
+not reachable. What a fork cannot renew: the hash seed of ``str`` (one per server) and the
+state of the modules imported before the fork (those a tool imports anyway).
+``MASK3D_MM_TEST_FORK=0`` turns the server off: the tests then start real interpreters.
 
 Run as a script, this file is the server: ``python fork_server.py SOCKET CLIENT``.
 """
@@ -103,6 +104,14 @@ def _run(request: dict, fds, base_path, client: str) -> None:
     import torch
     np.random.seed(int.from_bytes(os.urandom(4), 'little'))
     torch.seed()
+    threads = os.environ.get('OMP_NUM_THREADS', '')  # read at start-up by a fresh process
+    torch.set_num_threads(int(threads) if threads.isdigit() and int(threads) else
+                          len(os.sched_getaffinity(0)))
+    if os.environ.get('PYTHONWARNINGS'):
+        import warnings
+        options = os.environ['PYTHONWARNINGS'].split(',')
+        sys.warnoptions[:] = options
+        warnings._processoptions(options)
     code = 0
     try:
         if argv[0] == '-m':
@@ -210,7 +219,8 @@ def interpreter() -> str:
         os.chmod(client, 0o755)
         path = osp.join(folder, 'server.sock')
         env = dict(os.environ, OMP_NUM_THREADS='1', MKL_NUM_THREADS='1',
-                   CUDA_VISIBLE_DEVICES='', PYTHONWARNINGS='ignore')
+                   CUDA_VISIBLE_DEVICES='')
+        env.pop('PYTHONWARNINGS', None)  # each child applies its own
         log = open(osp.join(folder, 'server.log'), 'w')
         proc = subprocess.Popen([sys.executable, osp.abspath(__file__), path, client],
                                 env=env, stdout=log, stderr=subprocess.STDOUT,
