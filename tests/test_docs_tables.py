@@ -65,8 +65,9 @@ def test_shipped_summary_is_consistent():
 def test_docs_tables_equal_the_rebuilt_ones():
     blocks = rebuild([RESULTS])
     family = holm_family(load_studies([RESULTS]))
-    # 6 + 3 + 3 pairs of the published summaries and the 4 pairs of crops.json, on 2 splits
-    assert len(family) == 24 + 8
+    # 6 + 3 + 3 pairs of the published summaries, the 4 pairs of crops.json and the 3 of
+    # protocol.json, on 2 splits
+    assert len(family) == 24 + 8 + 6
     seen = set()
     for doc in DOCS:
         with open(osp.join(REPO, doc)) as f:
@@ -84,13 +85,17 @@ def test_docs_tables_equal_the_rebuilt_ones():
 
 
 def test_the_primary_comparisons_do_not_survive_holm():
-    """What the README says: no Mask3D - MAE difference survives the correction."""
+    """What the README says: no Mask3D - MAE difference survives the correction, nor does
+    MAE-then-Mask3D - MAE 2x; MAE-then-Mask3D - MAE does on the report split."""
     studies = load_studies([RESULTS])
     family = holm_family(studies)
     for name in ('defaults', 'materials', 'depth'):
         for split in ('selection', 'report'):
             assert family[(name, split, 'mask3d:mae')] > 0.05
     assert family[('materials', 'report', 'mask3d:mae')] == pytest.approx(0.012 * 14)
+    # the paper's comparison neither; Mask3D after MAE over its MAE start does (report split)
+    assert min(family[('protocol', s, 'mae+mask3d:mae2x')] for s in ('selection', 'report')) > 0.05
+    assert family[('protocol', 'report', 'mae+mask3d:mae')] < 0.05
 
 
 def _per_run_record(values: dict) -> dict:
@@ -160,7 +165,7 @@ def test_update_docs_rewrites_only_marked_blocks(tmp_path, capsys):
                     '<!-- /tables-from -->\nend\n')
     assert primary in out.out and f"{doc}: updated" in out.out
     assert replace_blocks(text, rebuild([RESULTS])) == text
-    assert len(primary.splitlines()) == 2 + 4  # header, rule, one row per study
+    assert len(primary.splitlines()) == 2 + 5  # header, rule, one row per study
 
 
 def test_demo_summary_spread_and_orderings():
@@ -202,3 +207,28 @@ def test_shipped_crops_study_is_per_run_and_its_own_family():
     keys = [k for k in family if k[0] == 'crops']
     raw = [crops['summary'][split]['pairs'][pair]['p'] for _, split, pair in keys]
     assert len(keys) == 8 and [family[k] for k in keys] == pytest.approx(holm(raw))
+
+
+def test_shipped_protocol_study_nests_fine_tuning_in_pre_training_seeds():
+    """docs/results/protocol.json: section 5's runs (3 arms x 3 pre-training seeds x 2
+    fine-tuning seeds x 2 splits); the primary's paired test is over the 3 per-pre-training
+    means (hand computation), in a Holm family of the study's own 6 tests."""
+    from scipy import stats
+    studies = load_studies([RESULTS])
+    protocol = studies['protocol']
+    assert protocol['granularity'] == PER_RUN and protocol['primary_named'] == 'before the runs'
+    runs = protocol['runs']
+    assert len(runs) == 3 * 3 * 2 * 2
+    assert {(r['pretrain_seed'], r['seed']) for r in runs} == {(p, s) for p in range(3)
+                                                              for s in range(2)}
+
+    def means(arm: str) -> list:
+        return [sum(r['metrics']['mIoU'] for r in runs if r['arm'] == arm
+                    and r['split'] == 'report' and r['pretrain_seed'] == p) / 2
+                for p in range(3)]
+    diff = [a - b for a, b in zip(means('mae+mask3d'), means('mae2x'))]
+    pair = protocol['summary']['report']['pairs']['mae+mask3d:mae2x']
+    assert pair['n'] == 3 and pair['mean'] == pytest.approx(sum(diff) / 3, abs=1e-6)
+    assert pair['p'] == pytest.approx(stats.ttest_1samp(diff, 0).pvalue, rel=1e-6)
+    family = holm_family(studies)
+    assert len([k for k in family if k[0] == 'protocol']) == 6

@@ -2,6 +2,7 @@
 planned per pre-training seed, fine-tuning seeds nested in them, the nested tables."""
 import json
 import os.path as osp
+import shutil
 
 import numpy as np
 import pytest
@@ -82,7 +83,8 @@ def test_study_json_with_pretrain_seeds_gives_nested_tables(tmp_path):
                           ['mae+mask3d:mae2x'], 'mae+mask3d:mae2x', runs,
                           dict(pretrain=1.0, finetune=1.0, test=1.0), None)
     record['primary_named'] = 'before the runs'
-    path = tmp_path / 'protocol.json'
+    path = tmp_path / 'synthetic' / 'protocol.json'
+    path.parent.mkdir()
     path.write_text(json.dumps(record))
     summary = load_study(str(path))['summary']['selection']
     assert summary['unit'] == 'pre-training seed'
@@ -93,7 +95,7 @@ def test_study_json_with_pretrain_seeds_gives_nested_tables(tmp_path):
     diff = np.subtract(means['mae+mask3d'], means['mae2x'])
     assert pair['n'] == 3 and pair['mean'] == pytest.approx(diff.mean())
     assert summary['arms']['mae2x']['std'] == pytest.approx(np.std(means['mae2x'], ddof=1))
-    blocks = rebuild([str(tmp_path)])
+    blocks = rebuild([str(path.parent)])
     assert 'selection split (mean +- std over pre-training seeds)' in blocks['protocol-arms']
     assert 'MAE, then Mask3D - MAE 2x (mIoU; before the runs)' in blocks['primary']
 
@@ -103,16 +105,18 @@ def test_study_json_with_pretrain_seeds_gives_nested_tables(tmp_path):
     from mask3d_mm.analysis.pretraining_comparison.doc_tables import holm_family
     from mask3d_mm.analysis.pretraining_comparison.study_json import load_studies
     from helpers.tools import REPO
-    published = osp.join(REPO, 'docs', 'results')
+    published = str(tmp_path / 'published')  # the shipped studies but their own protocol run
+    shutil.copytree(osp.join(REPO, 'docs', 'results'), published,
+                    ignore=shutil.ignore_patterns('protocol.json'))
     alone = holm_family(load_studies([published]))
-    both = holm_family(load_studies([published, str(tmp_path)]))
+    both = holm_family(load_studies([published, str(path.parent)]))
     assert len(both) == len(alone) + 2 and all(both[k] == v for k, v in alone.items())
-    studies = load_studies([str(tmp_path)])
+    studies = load_studies([str(path.parent)])
     raw = [studies['protocol']['summary'][s]['pairs']['mae+mask3d:mae2x']['p']
            for s in ('selection', 'report')]
     assert [both['protocol', s, 'mae+mask3d:mae2x'] for s in ('selection', 'report')] == \
         pytest.approx(holm(raw))
-    primary = rebuild([published, str(tmp_path)])['primary']
+    primary = rebuild([published, str(path.parent)])['primary']
     assert '| 2 tests of this study |' in primary and '| 24 tests of the studies named' in primary
 
 
