@@ -68,26 +68,31 @@ sys.exit(status)
 
 
 def _receive(conn):
+    import json
     import socket
     head, fds, _, _ = socket.recv_fds(conn, 8, 250)
     size, data = int.from_bytes(head, 'big'), b''
     while len(data) < size:
         data += conn.recv(size - len(data))
-    import json
     return json.loads(data), fds
 
 
 def _run(request: dict, fds, base_path, client: str) -> None:
     """In the forked child: become ``python ARGV`` and run it; never returns."""
+    import atexit
+    import fcntl
     import random
     import runpy
     import signal
     import traceback
+    import warnings
+
+    import numpy as np
+    import torch
     os.setsid()
     for sig in ('SIGCHLD', 'SIGTERM', 'SIGHUP', 'SIGUSR1', 'SIGUSR2', 'SIGQUIT'):
         signal.signal(getattr(signal, sig), signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.default_int_handler)
-    import fcntl
     high = [fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 1024) for fd in fds]
     os.closerange(0, 1024)  # the server's own (its log, sockets); the client's fds in their place
     for target, fd in zip(request['fds'], high):
@@ -100,15 +105,12 @@ def _run(request: dict, fds, base_path, client: str) -> None:
     extra = [p for p in os.environ.get('PYTHONPATH', '').split(os.pathsep) if p]
     sys.executable = client  # the tool's own subprocesses use the server too
     random.seed()
-    import numpy as np
-    import torch
     np.random.seed(int.from_bytes(os.urandom(4), 'little'))
     torch.seed()
     threads = os.environ.get('OMP_NUM_THREADS', '')  # read at start-up by a fresh process
     torch.set_num_threads(int(threads) if threads.isdigit() and int(threads) else
                           len(os.sched_getaffinity(0)))
     if os.environ.get('PYTHONWARNINGS'):
-        import warnings
         options = os.environ['PYTHONWARNINGS'].split(',')
         sys.warnoptions[:] = options
         warnings._processoptions(options)
@@ -134,7 +136,6 @@ def _run(request: dict, fds, base_path, client: str) -> None:
         traceback.print_exc()
         code = 1
     try:
-        import atexit
         atexit._run_exitfuncs()
         sys.stdout.flush()
         sys.stderr.flush()
@@ -195,7 +196,7 @@ def serve(path: str, client: str) -> None:
         conn.close()
 
 
-_SERVER = {}
+_CLIENT = []  # this worker's client, once its server runs
 
 
 def interpreter() -> str:
@@ -204,7 +205,7 @@ def interpreter() -> str:
     ``sys.executable`` when ``MASK3D_MM_TEST_FORK=0``."""
     if os.environ.get(DISABLE_ENV, '1') == '0':
         return sys.executable
-    if not _SERVER:
+    if not _CLIENT:
         import atexit
         import shutil
         import subprocess
@@ -221,20 +222,21 @@ def interpreter() -> str:
         env = dict(os.environ, OMP_NUM_THREADS='1', MKL_NUM_THREADS='1',
                    CUDA_VISIBLE_DEVICES='')
         env.pop('PYTHONWARNINGS', None)  # each child applies its own
-        log = open(osp.join(folder, 'server.log'), 'w')
-        proc = subprocess.Popen([sys.executable, osp.abspath(__file__), path, client],
-                                env=env, stdout=log, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+        log = osp.join(folder, 'server.log')
+        with open(log, 'w') as out:
+            proc = subprocess.Popen([sys.executable, osp.abspath(__file__), path, client],
+                                    env=env, stdout=out, stderr=subprocess.STDOUT,
+                                    start_new_session=True)
         atexit.register(lambda: (proc.kill(), proc.wait(), shutil.rmtree(folder, True)))
         deadline = time.time() + 120
         while not osp.exists(path):
             if proc.poll() is not None or time.time() > deadline:
-                with open(log.name) as f:
+                with open(log) as f:
                     raise RuntimeError(f'the fork server did not start:\n{f.read()[-3000:]}')
             time.sleep(0.05)
         os.environ[SOCKET_ENV] = path
-        _SERVER.update(client=client, proc=proc)
-    return _SERVER['client']
+        _CLIENT.append(client)
+    return _CLIENT[0]
 
 
 if __name__ == '__main__':
