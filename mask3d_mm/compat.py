@@ -27,6 +27,13 @@ this module (:func:`apply_patches`)    safe checkpoint loading: a loader of its 
                                        upstream code, only the config of the run that
                                        ``tools/train.py`` / ``tools/test.py`` build, and are
                                        logged; so they live with the tools' set-up.
+:mod:`mask3d_mm.tooling.process_end`   the end of a rank's process: after the process group is
+                                       torn down, ``os._exit`` with everything flushed, no
+                                       interpreter finalization (DDP keeps the gloo group's
+                                       worker threads alive; one that frees a Python tensor
+                                       while the interpreter finalizes aborts the process).
+                                       Only the tools' processes end this way, so it lives
+                                       with them.
 :mod:`mask3d_mm.tooling.strategies`    the same for FlexibleRunner's FSDP on CPU: FSDP is handed
                                        ``device_id='cpu'`` (mmengine passes ``LOCAL_RANK``, a
                                        CUDA device), ``mixed_precision`` is dropped, and

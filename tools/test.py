@@ -39,8 +39,8 @@ from mmengine.runner import Runner
 from mask3d_mm.atomic_write import atomic_output
 from mask3d_mm.evaluation import DumpPredictions
 from mask3d_mm.tooling import (apply_cfg_options, check_component_args, check_output,
-                               config_inputs, parse_cfg_options, setup_cpu_distributed,
-                               teardown_distributed)
+                               config_inputs, exit_after_distributed_run, parse_cfg_options,
+                               setup_cpu_distributed, teardown_distributed)
 from mask3d_mm.tooling.show_dir import enable_show_dir
 
 
@@ -117,4 +117,5 @@ def main() -> Optional[dict]:
 
 
 if __name__ == '__main__':
-    main()
+    with exit_after_distributed_run():  # a rank ends without finalization: process_end.py
+        main()

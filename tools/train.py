@@ -175,4 +175,6 @@ def main(argv=None) -> None:
 
 
 if __name__ == '__main__':
-    main()
+    from mask3d_mm.tooling import exit_after_distributed_run
+    with exit_after_distributed_run():  # a rank ends without finalization: process_end.py
+        main()

@@ -13,8 +13,8 @@ from mmengine.registry import MODEL_WRAPPERS
 
 from .component_args import _accepted_args, _registered
 
-__all__ = ['setup_cpu_distributed', 'teardown_distributed', 'has_amp_device',
-           'fit_optim_wrapper_to_device', 'AMP_ONLY_KEYS']
+__all__ = ['setup_cpu_distributed', 'has_amp_device', 'fit_optim_wrapper_to_device',
+           'AMP_ONLY_KEYS']
 
 
 def _sync_bn_to_bn(node: Any) -> int:
@@ -93,19 +93,6 @@ def setup_cpu_distributed(cfg: Config) -> Optional[str]:
     if num_sync_bn:
         msg += f'; SyncBN -> BN ({num_sync_bn} config entries)'
     return msg + "; rank 0's buffers (BN statistics) go to all ranks after every iteration"
-
-
-def teardown_distributed() -> None:
-    """Wait for all ranks, then destroy the default process group (no-op when there is none).
-
-    Called at the end of ``tools/train.py`` and ``tools/test.py``. A process that exits with a
-    live gloo process group can abort in the group's destructor ("terminate called without an
-    active exception", SIGABRT) while its peer still finishes, so that torchrun reports a failed
-    run after every rank did its work. torch asks for an explicit ``destroy_process_group``.
-    """
-    if torch_dist.is_available() and torch_dist.is_initialized():
-        torch_dist.barrier()
-        torch_dist.destroy_process_group()
 
 
 # ---- optimizer wrapper on the machine at hand ---------------------------------------------

@@ -240,8 +240,9 @@ class GracefulStopHook(Hook):
         if pids:
             runner.logger.info(f'{name}: stopped {len(pids)} data-loader worker process(es): '
                                f'{pids}')
-        if is_distributed():
-            torch_dist.destroy_process_group()  # a live gloo group can abort the exit
+        if is_distributed():  # the tools then end the process (mask3d_mm/tooling/process_end.py)
+            gc.disable()  # no collection may free the DDP wrapper and join the group's threads
+            torch_dist.destroy_process_group()
         self._training = False
         self._restore()
         raise TrainingStopped(status)
