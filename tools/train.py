@@ -142,8 +142,15 @@ def merge_args(cfg, args: argparse.Namespace) -> List[str]:
 
 
 def main(argv=None) -> None:
-    args = parse_args(argv)
+    args = parse_args(argv)  # --help and argument errors before the heavy imports
     import_stack()
+    from mask3d_mm.tooling import exit_after_distributed_run
+    with exit_after_distributed_run():  # a launched rank ends without finalization
+        train(args)
+
+
+def train(args: argparse.Namespace) -> None:
+    """Build the Runner of the parsed arguments and train."""
     from mmengine.config import Config
     from mmengine.registry import RUNNERS
     from mmengine.runner import Runner
@@ -175,6 +182,4 @@ def main(argv=None) -> None:
 
 
 if __name__ == '__main__':
-    from mask3d_mm.tooling import exit_after_distributed_run
-    with exit_after_distributed_run():  # a rank ends without finalization: process_end.py
-        main()
+    main()
