@@ -81,3 +81,18 @@ def test_an_error_and_a_single_process_end_through_the_interpreter(tmp_path):
     single = _run(tmp_path, 'return', launched=False)
     assert single.returncode == 0, single.stderr[-3000:]
     assert single.stdout.endswith('finalized\n')  # atexit handlers ran: finalization
+
+
+def test_the_race_script_runs_both_ends(tmp_path):
+    """docs/robustness.md's `.dev_scripts/gloo_exit_race.py` at the smallest size: one run of
+    each kind, both counted (the race itself needs load; the guarded run must end cleanly)."""
+    import os.path as osp
+    import sys
+    script = osp.join(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))),
+                      '.dev_scripts', 'gloo_exit_race.py')
+    proc = subprocess.run([sys.executable, script, '--runs', '1', '--ranks', '2'],
+                          capture_output=True, text=True, timeout=300, cwd=str(tmp_path))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    lines = proc.stdout.splitlines()
+    assert lines[-1] == 'guarded: 1 ok, 0 aborted, 0 hung, 0 failed', proc.stdout
+    assert lines[-2].startswith('plain: ') and '0 failed' in lines[-2], proc.stdout
