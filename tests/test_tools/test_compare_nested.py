@@ -47,6 +47,31 @@ def test_protocol_preset_pre_trains_each_arm_per_seed(tmp_path, capsys):
     assert len(tests) == 3 * 3 * 2 and '/mae+mask3d_pseed2_seed1/iter_400.pth' in ' '.join(tests)
 
 
+def test_pretrain_seeds_preset_repeats_the_main_arms_of_defaults(tmp_path, capsys):
+    """No pre-training, MAE, the Mask3D defaults and the spec's baseline setting, 3 pre-training
+    seeds each; seed 0 is the run of 'defaults' (same work dirs and options)."""
+    args = comparison.parse_args(['--preset', 'pretrain-seeds'])
+    assert args.pretrain_seeds == [0, 1, 2] and args.outputs == '_pretrain-seeds'
+    assert comparison.settings.PRIMARY['pretrain-seeds'] == 'mask3d:mae'
+    assert 'pretrain-seeds' not in comparison.settings.PRIMARY_NAMED_BEFORE_RUNS
+    cmds = _planned(capsys, '--preset', 'pretrain-seeds', '--work-dir', str(tmp_path),
+                    '--seeds', '0')
+    train = _by_dir(cmds)
+    assert {name for name in train if '_seed' not in name} == {
+        f'{arm}{f"_pseed{p}" if p else ""}' for arm in ('mae', 'mask3d', 'mask3d-spec')
+        for p in range(3)}
+    assert set(train) - {n for n in train if '_seed' not in n} == {'scratch_seed0'} | {
+        f'{arm}{f"_pseed{p}" if p else ""}_seed0' for arm in ('mae', 'mask3d', 'mask3d-spec')
+        for p in range(3)}
+    spec = train['mask3d-spec_pseed2']
+    assert 'model.head.norm_target=metric' in spec and '.complementary=False' in spec
+    assert 'randomness.seed=2 ' in spec + ' '
+    defaults = _by_dir(_planned(capsys, '--preset', 'defaults', '--work-dir', str(tmp_path),
+                                '--seeds', '0'))
+    for name in ('mae', 'mask3d', 'mask3d-spec', 'scratch_seed0', 'mask3d-spec_seed0'):
+        assert train[name] == defaults[name]
+
+
 def test_scratch_runs_once_per_fine_tuning_seed(tmp_path, capsys):
     cmds = _planned(capsys, '--work-dir', str(tmp_path), '--arms', 'scratch', 'mae',
                     '--pretrain-seeds', '0', '4', '--seeds', '2')

@@ -16,7 +16,7 @@ from .study_json import SPLITS, load_studies
 __all__ = ['rebuild', 'holm_family', 'family_of', 'family_size', 'marker_blocks', 'replace_blocks',
            'STUDY_ORDER']
 
-STUDY_ORDER = ('defaults', 'materials', 'depth', 'crops', 'protocol')
+STUDY_ORDER = ('defaults', 'pretrain-seeds', 'materials', 'depth', 'crops', 'protocol')
 # the comparison's arm labels, and names for the Mask3D arm and the presets' variants
 LABELS = {**ARM_LABELS,
           'mask3d': 'Mask3D (RGB-D), the defaults', 'mask3d-spec': 'Mask3D, baseline setting',
@@ -34,7 +34,8 @@ SHORT = {'scratch': 'no pre-training', 'mae': 'MAE', 'mask3d': 'Mask3D',
 STUDY_TITLES = {'defaults': 'segmentation', 'materials': 'segmentation, class-independent '
                 'materials', 'depth': 'depth estimation',
                 'crops': 'segmentation, depth target x crop zoom',
-                'protocol': "segmentation, the paper's protocol"}
+                'protocol': "segmentation, the paper's protocol",
+                'pretrain-seeds': 'segmentation, 3 pre-training seeds'}
 METRIC_NAMES = {'mIoU': 'mIoU', 'abs_rel': 'AbsRel', 'rmse': 'RMSE (m)', 'd1': 'delta1'}
 SUMMARY_ARMS = ('scratch', 'mae', 'mask3d-spec', 'mask3d')  # the README's rows
 BLOCK = re.compile(r'<!-- tables-from:(\S+) -->\n(.*?)\n?<!-- /tables-from -->', re.S)
