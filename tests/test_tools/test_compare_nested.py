@@ -48,8 +48,8 @@ def test_protocol_preset_pre_trains_each_arm_per_seed(tmp_path, capsys):
 
 
 def test_pretrain_seeds_preset_repeats_the_main_arms_of_defaults(tmp_path, capsys):
-    """No pre-training, MAE, the Mask3D defaults and the spec's baseline setting, 3 pre-training
-    seeds each; seed 0 is the run of 'defaults' (same work dirs and options)."""
+    """MAE, the Mask3D defaults and the spec's baseline setting, 3 pre-training seeds each (no
+    'scratch': nothing to pair over); seed 0 is the run of 'defaults' (same dirs and options)."""
     args = comparison.parse_args(['--preset', 'pretrain-seeds'])
     assert args.pretrain_seeds == [0, 1, 2] and args.outputs == '_pretrain-seeds'
     assert comparison.settings.PRIMARY['pretrain-seeds'] == 'mask3d:mae'
@@ -60,7 +60,7 @@ def test_pretrain_seeds_preset_repeats_the_main_arms_of_defaults(tmp_path, capsy
     assert {name for name in train if '_seed' not in name} == {
         f'{arm}{f"_pseed{p}" if p else ""}' for arm in ('mae', 'mask3d', 'mask3d-spec')
         for p in range(3)}
-    assert set(train) - {n for n in train if '_seed' not in n} == {'scratch_seed0'} | {
+    assert set(train) - {n for n in train if '_seed' not in n} == {
         f'{arm}{f"_pseed{p}" if p else ""}_seed0' for arm in ('mae', 'mask3d', 'mask3d-spec')
         for p in range(3)}
     spec = train['mask3d-spec_pseed2']
@@ -68,7 +68,7 @@ def test_pretrain_seeds_preset_repeats_the_main_arms_of_defaults(tmp_path, capsy
     assert 'randomness.seed=2 ' in spec + ' '
     defaults = _by_dir(_planned(capsys, '--preset', 'defaults', '--work-dir', str(tmp_path),
                                 '--seeds', '0'))
-    for name in ('mae', 'mask3d', 'mask3d-spec', 'scratch_seed0', 'mask3d-spec_seed0'):
+    for name in ('mae', 'mask3d', 'mask3d-spec', 'mae_seed0', 'mask3d-spec_seed0'):
         assert train[name] == defaults[name]
 
 

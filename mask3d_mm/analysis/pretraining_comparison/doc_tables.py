@@ -170,9 +170,8 @@ def primary_table(studies: Dict[str, dict], family: Dict[tuple, float]) -> str:
 
 def summary_table(studies: Dict[str, dict]) -> str:
     """The README's table: report split, mean +- std per arm (:data:`SUMMARY_ARMS`) and
-    study, of the studies that have no pre-training, MAE and Mask3D."""
-    names = [n for n in _ordered(studies)
-             if {'scratch', 'mae', 'mask3d'} <= set(studies[n]['arms'])]
+    study, of the studies that have MAE and Mask3D."""
+    names = [n for n in _ordered(studies) if {'mae', 'mask3d'} <= set(studies[n]['arms'])]
     arms = [a for a in SUMMARY_ARMS if any(a in studies[n]['arms'] for n in names)]
     lines = ['| pre-training | ' + ' | '.join(
         f"{STUDY_TITLES.get(n, n)}, {_unit(studies[n]).split(',')[0]}" for n in names) + ' |',

@@ -118,14 +118,14 @@ def presets() -> Dict[str, dict]:
         'protocol': dict(arms=['mae', 'mae2x', 'mae+mask3d'], pretrain_seeds=[0, 1, 2],
                          pairs=['mae+mask3d:mae2x', 'mae2x:mae', 'mae+mask3d:mae'],
                          outputs='_protocol'),  # results_protocol.md beside 'defaults' ones
-        # the main arms of 'defaults' (no pre-training, MAE, the Mask3D defaults, the spec's
-        # baseline setting) with 3 pre-training seeds each, fine-tuning seeds nested in them;
-        # pre-training seed 0 is the run of 'defaults', MAE's seeds those of 'protocol'
+        # the pre-trained arms of 'defaults' (MAE, the Mask3D defaults, the spec's baseline
+        # setting) with 3 pre-training seeds each, fine-tuning seeds nested in them;
+        # pre-training seed 0 is the run of 'defaults', MAE's seeds those of 'protocol'. No
+        # 'scratch': it has no pre-training seed to pair over
         'pretrain-seeds': dict(
-            arms=['scratch', 'mae', 'mask3d'], pretrain_seeds=[0, 1, 2],
+            arms=['mae', 'mask3d'], pretrain_seeds=[0, 1, 2],
             variant=[['spec', 'model.head.norm_target=metric', f'{masks}.complementary=False']],
-            pairs=['mask3d:mae', 'mask3d:mask3d-spec', 'mae:scratch', 'mask3d:scratch'],
-            outputs='_pretrain-seeds'),
+            pairs=['mask3d:mae', 'mask3d:mask3d-spec'], outputs='_pretrain-seeds'),
     }
 
 
