@@ -87,9 +87,9 @@ NOT_RUN: Dict[str, str] = {
     r'\.venv/bin/python -m pytest tests( -m "not slow")?\s*(#.*)?':
         'the test suite (or its fast tier) itself: .ci/run runs the whole suite',
     r'.*tools/analysis_tools/compare_pretraining\.py(?!.*(--dry-run|--tables-from)).*':
-        'a 40-150 minute study; the same script runs at a small size in '
+        'a 40-220 minute study; the same script runs at a small size in '
         'tests/test_tools/test_compare_pretraining.py (its presets: '
-        'test_presets_expand_to_their_tables)',
+        'test_presets_expand_to_their_tables; --pretrain-seeds: test_compare_nested.py)',
     r'.*TORCH_INDEX_URL=https://download\.pytorch\.org.*':
         'a CUDA install (network + GPU); the CPU install is what CI runs',
     r'.*tools/analysis_tools/benchmark_mask3d_vs_mae\.py.*--batch 8 --img-size 224.*':

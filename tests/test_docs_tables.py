@@ -65,9 +65,9 @@ def test_shipped_summary_is_consistent():
 def test_docs_tables_equal_the_rebuilt_ones():
     blocks = rebuild([RESULTS])
     family = holm_family(load_studies([RESULTS]))
-    # 6 + 3 + 3 pairs of the published summaries, the 4 pairs of crops.json and the 3 of
-    # protocol.json, on 2 splits
-    assert len(family) == 24 + 8 + 6
+    # 6 + 3 + 3 pairs of the published summaries, the 4 pairs of crops.json, the 3 of
+    # protocol.json and the 2 of pretrain-seeds.json, on 2 splits
+    assert len(family) == 24 + 8 + 6 + 4
     seen = set()
     for doc in DOCS:
         with open(osp.join(REPO, doc)) as f:
@@ -90,10 +90,10 @@ def test_the_primary_comparisons_do_not_survive_holm():
     the correction)."""
     studies = load_studies([RESULTS])
     family = holm_family(studies)
-    for name in ('defaults', 'materials', 'depth'):
+    for name in ('defaults', 'materials', 'depth', 'pretrain-seeds'):
         for split in ('selection', 'report'):
             assert family[(name, split, 'mask3d:mae')] > 0.05
-    assert family[('materials', 'report', 'mask3d:mae')] == pytest.approx(0.012 * 14)
+    assert family[('materials', 'report', 'mask3d:mae')] == pytest.approx(0.012 * 18)
     # the paper's comparison neither, nor Mask3D after MAE over its MAE start (report split)
     assert min(family[('protocol', s, 'mae+mask3d:mae2x')] for s in ('selection', 'report')) > 0.05
     assert family[('protocol', 'report', 'mae+mask3d:mae')] > 0.05
@@ -167,7 +167,7 @@ def test_update_docs_rewrites_only_marked_blocks(tmp_path, capsys):
                     '<!-- /tables-from -->\nend\n')
     assert primary in out.out and f"{doc}: updated" in out.out
     assert replace_blocks(text, rebuild([RESULTS])) == text
-    assert len(primary.splitlines()) == 2 + 5  # header, rule, one row per study
+    assert len(primary.splitlines()) == 2 + 6  # header, rule, one row per study
 
 
 def test_demo_summary_spread_and_orderings():
@@ -234,3 +234,36 @@ def test_shipped_protocol_study_nests_fine_tuning_in_pre_training_seeds():
     assert pair['p'] == pytest.approx(stats.ttest_1samp(diff, 0).pvalue, rel=1e-6)
     family = holm_family(studies)
     assert len([k for k in family if k[0] == 'protocol']) == 6
+
+
+def test_shipped_pretrain_seeds_study_tests_over_pre_training_seeds():
+    """docs/results/pretrain-seeds.json: section 6's runs (MAE, the Mask3D defaults and the
+    baseline setting x 3 pre-training seeds x 5 fine-tuning seeds, on 2 splits); Mask3D - MAE
+    is a paired t over the 3 per-pre-training means (hand computation) in the Holm family of
+    the studies named after their results."""
+    from scipy import stats
+    studies = load_studies([RESULTS])
+    study = studies['pretrain-seeds']
+    assert study['granularity'] == PER_RUN and study['primary'] == 'mask3d:mae'
+    assert study.get('primary_named') != 'before the runs'
+    runs = study['runs']
+    assert len(runs) == 3 * 3 * 5 * 2
+    for arm in ('mae', 'mask3d', 'mask3d-spec'):
+        assert sorted((r['pretrain_seed'], r['seed']) for r in runs if r['arm'] == arm
+                      and r['split'] == 'report') == [(p, s) for p in range(3) for s in range(5)]
+
+    def means(arm: str, split: str) -> list:
+        return [np.mean([r['metrics']['mIoU'] for r in runs if r['arm'] == arm
+                         and r['split'] == split and r['pretrain_seed'] == p])
+                for p in range(3)]
+    family = holm_family(studies)
+    for split in ('selection', 'report'):
+        diff = np.subtract(means('mask3d', split), means('mae', split))
+        pair = study['summary'][split]['pairs']['mask3d:mae']
+        assert pair['n'] == 3 and pair['mean'] == pytest.approx(diff.mean(), abs=1e-6)
+        assert pair['p'] == pytest.approx(stats.ttest_1samp(diff, 0).pvalue, rel=1e-6)
+        assert family[('pretrain-seeds', split, 'mask3d:mae')] > 0.05  # the README's claim
+    exploratory = [k for k in family if k[0] in ('defaults', 'materials', 'depth',
+                                                 'pretrain-seeds')]
+    assert len(exploratory) == len([k for k in family if k[0] != 'crops'
+                                    and k[0] != 'protocol']) == 24 + 4

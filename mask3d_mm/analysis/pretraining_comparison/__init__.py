@@ -21,7 +21,8 @@ ViT fine-tuned from each. It runs the repository's own tools as child processes:
    decision rule, the compute time, the exact commands), ``results.json``, the per-run JSON
    ``<preset>.json`` (:mod:`.study_json`) and ``learning_curves.png`` in the work dir
    (``--task depth``: ``results_depth.*`` and ``learning_curves_depth.png``;
-   ``--preset protocol``: ``results_protocol.*``), and prints the tables. With several
+   ``--preset protocol``: ``results_protocol.*``; ``--preset pretrain-seeds``:
+   ``results_pretrain-seeds.*``), and prints the tables. With several
    pre-training seeds the fine-tuning seeds are nested in them (:func:`.results.nest`).
 
 ``--preset`` fills in what a table of docs/results.md was made with (arms, variants, task,
