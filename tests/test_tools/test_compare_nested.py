@@ -72,21 +72,23 @@ def test_pretrain_seeds_preset_repeats_the_main_arms_of_defaults(tmp_path, capsy
         assert train[name] == defaults[name]
 
 
-def test_scratch_runs_once_per_fine_tuning_seed(tmp_path, capsys):
+def test_scratch_is_refused_with_several_pretrain_seeds(tmp_path, capsys):
+    with pytest.raises(SystemExit, match='no pre-training has none to pair over'):
+        _planned(capsys, '--work-dir', str(tmp_path), '--arms', 'scratch', 'mae',
+                 '--pretrain-seeds', '0', '4', '--seeds', '2')
     cmds = _planned(capsys, '--work-dir', str(tmp_path), '--arms', 'scratch', 'mae',
-                    '--pretrain-seeds', '0', '4', '--seeds', '2')
-    assert set(_by_dir(cmds)) == {'mae', 'mae_pseed4', 'scratch_seed2', 'mae_seed2',
-                                  'mae_pseed4_seed2'}
+                    '--pretrain-seeds', '4', '--seeds', '2')
+    assert set(_by_dir(cmds)) == {'mae_pseed4', 'scratch_seed2', 'mae_pseed4_seed2'}
 
 
 def test_nest_averages_fine_tuning_seeds_per_pre_training():
-    per_run = {'scratch': {(None, 0): 10.0, (None, 1): 12.0},
-               'mae': {(0, 0): 11.0, (0, 1): 13.0, (1, 0): 12.0, (1, 1): 16.0},
+    per_run = {'mae': {(0, 0): 11.0, (0, 1): 13.0, (1, 0): 12.0, (1, 1): 16.0},
                'mask3d': {(0, 0): 12.0, (0, 1): 12.0, (1, 0): 15.0, (1, 1): 17.0}}
     finals, unit = comparison.nest(per_run)
     assert unit == 'pre-training seed'
-    assert finals == {'scratch': {0: 11.0, 1: 11.0}, 'mae': {0: 12.0, 1: 14.0},
-                      'mask3d': {0: 12.0, 1: 16.0}}
+    assert finals == {'mae': {0: 12.0, 1: 14.0}, 'mask3d': {0: 12.0, 1: 16.0}}
+    with pytest.raises(ValueError, match="'scratch' has no pre-training seed"):
+        comparison.nest({**per_run, 'scratch': {(None, 0): 10.0, (None, 1): 12.0}})
     pair = comparison.summarize(finals, ['mask3d:mae'])['pairs']['mask3d:mae']
     assert pair['n'] == 2 and pair['mean'] == pytest.approx(1.0)  # (0 + 2) / 2, n = runs
     one, unit = comparison.nest({'mae': {(0, 3): 1.0, (0, 1): 2.0}, 'scratch': {(None, 1): 0.5}})

@@ -31,6 +31,10 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     arms = [a for a in ARMS if a in args.arms]
     if 'mae+mask3d' in arms and 'mae' not in arms:
         raise SystemExit('--arms mae+mask3d starts from the export of the mae arm: add mae')
+    if 'scratch' in arms and len(args.pretrain_seeds) > 1:
+        raise SystemExit('--arms scratch with several --pretrain-seeds: the paired tests are '
+                         'over pre-training seeds and no pre-training has none to pair over; '
+                         'compare it in a run with one pre-training seed')
     variants = {}
     for name, *options in args.variant:
         if not options or not all('=' in o for o in options):

@@ -45,8 +45,11 @@ def nest(per_run: Dict[str, Dict[Tuple[Optional[int], int], float]]
         ``finals`` is arm -> {pre-training seed: mean over its fine-tuning seeds} and ``unit``
         'pre-training seed' (the two-stage analysis of a balanced nested design: a paired t
         over these means tests the arm difference against the pre-training noise, which a
-        test over all runs would take for independent). An arm without pre-training gets its
-        mean over all its runs for every pre-training seed.
+        test over all runs would take for independent).
+
+    Raises:
+        ValueError: several pre-training seeds and an arm without pre-training (its
+            fine-tuning noise would not enter a test over pre-training seeds).
     """
     pseeds = sorted({p for runs in per_run.values() for p, _ in runs if p is not None})
     if len(pseeds) <= 1:
@@ -54,12 +57,11 @@ def nest(per_run: Dict[str, Dict[Tuple[Optional[int], int], float]]
                 for arm, runs in per_run.items()}, 'seed'
     finals = {}
     for arm, runs in per_run.items():
-        if all(p is None for p, _ in runs):
-            mean = float(np.mean(list(runs.values())))
-            finals[arm] = {p: mean for p in pseeds}
-        else:
-            finals[arm] = {p: float(np.mean([v for (q, _), v in runs.items() if q == p]))
-                           for p in pseeds if any(q == p for q, _ in runs)}
+        if any(p is None for p, _ in runs):
+            raise ValueError(f"arm '{arm}' has no pre-training seed to pair over with the "
+                             f'pre-training seeds {pseeds} of the other arms')
+        finals[arm] = {p: float(np.mean([v for (q, _), v in runs.items() if q == p]))
+                       for p in pseeds if any(q == p for q, _ in runs)}
     return finals, 'pre-training seed'
 
 

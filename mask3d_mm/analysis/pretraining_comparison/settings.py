@@ -162,7 +162,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                         help='pre-training seeds of every pre-training arm (default 0; '
                         '--preset protocol: 0 1 2). With more than one, each fine-tuning seed '
                         'runs from each pre-training, and the paired tests are over '
-                        'pre-training seeds of the per-pre-training means')
+                        'pre-training seeds of the per-pre-training means (so not with '
+                        'scratch)')
     parser.add_argument('--pairs', nargs='+', metavar='ARM:BASE',
                         help='paired comparisons to report (default: every arm vs scratch, '
                         'mask3d vs mae)')
