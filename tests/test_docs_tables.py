@@ -86,18 +86,17 @@ def test_docs_tables_equal_the_rebuilt_ones():
 
 def test_the_primary_comparisons_do_not_survive_holm():
     """What the README says: no Mask3D - MAE difference survives the correction, nor does
-    MAE-then-Mask3D - MAE 2x, nor MAE-then-Mask3D - MAE (p < 0.05 on the report split before
-    the correction)."""
+    MAE-then-Mask3D - MAE 2x; MAE-then-Mask3D - MAE does on the report split only."""
     studies = load_studies([RESULTS])
     family = holm_family(studies)
     for name in ('defaults', 'materials', 'depth', 'pretrain-seeds'):
         for split in ('selection', 'report'):
             assert family[(name, split, 'mask3d:mae')] > 0.05
     assert family[('materials', 'report', 'mask3d:mae')] == pytest.approx(0.012 * 18)
-    # the paper's comparison neither, nor Mask3D after MAE over its MAE start (report split)
+    # the paper's comparison neither; Mask3D after MAE over its MAE start does (report split)
     assert min(family[('protocol', s, 'mae+mask3d:mae2x')] for s in ('selection', 'report')) > 0.05
-    assert family[('protocol', 'report', 'mae+mask3d:mae')] > 0.05
-    assert studies['protocol']['summary']['report']['pairs']['mae+mask3d:mae']['p'] < 0.05
+    assert family[('protocol', 'report', 'mae+mask3d:mae')] < 0.05
+    assert family[('protocol', 'selection', 'mae+mask3d:mae')] > 0.05
 
 
 def _per_run_record(values: dict) -> dict:
@@ -212,7 +211,7 @@ def test_shipped_crops_study_is_per_run_and_its_own_family():
 
 
 def test_shipped_protocol_study_nests_fine_tuning_in_pre_training_seeds():
-    """docs/results/protocol.json: section 5's runs (3 arms x 3 pre-training seeds x 3
+    """docs/results/protocol.json: section 5's runs (3 arms x 3 pre-training seeds x 5
     fine-tuning seeds x 2 splits); the primary's paired test is over the 3 per-pre-training
     means (hand computation), in a Holm family of the study's own 6 tests."""
     from scipy import stats
@@ -220,13 +219,13 @@ def test_shipped_protocol_study_nests_fine_tuning_in_pre_training_seeds():
     protocol = studies['protocol']
     assert protocol['granularity'] == PER_RUN and protocol['primary_named'] == 'before the runs'
     runs = protocol['runs']
-    assert len(runs) == 3 * 3 * 3 * 2
+    assert len(runs) == 3 * 3 * 5 * 2
     assert {(r['pretrain_seed'], r['seed']) for r in runs} == {(p, s) for p in range(3)
-                                                              for s in range(3)}
+                                                              for s in range(5)}
 
     def means(arm: str) -> list:
         return [sum(r['metrics']['mIoU'] for r in runs if r['arm'] == arm
-                    and r['split'] == 'report' and r['pretrain_seed'] == p) / 3
+                    and r['split'] == 'report' and r['pretrain_seed'] == p) / 5
                 for p in range(3)]
     diff = [a - b for a, b in zip(means('mae+mask3d'), means('mae2x'))]
     pair = protocol['summary']['report']['pairs']['mae+mask3d:mae2x']
