@@ -93,10 +93,9 @@ def fine_tuning_runs(arms: Sequence[str], seeds: Sequence[int], pretrain_seeds: 
                      ) -> List[Tuple[int, Optional[int], str]]:
     """``(seed, pre-training seed, arm)`` of every fine-tuning run, in the order they run:
     fine-tuning seeds outermost (an early stop still compares all arms), then pre-training
-    seeds; 'scratch' (pre-training seed None) once per fine-tuning seed."""
+    seeds; 'scratch' has pre-training seed None (main allows it with one pre-training seed)."""
     return [(seed, None if arm == 'scratch' else pseed, arm) for seed in seeds
-            for i, pseed in enumerate(pretrain_seeds) for arm in arms
-            if arm != 'scratch' or i == 0]
+            for pseed in pretrain_seeds for arm in arms]
 
 
 def _run_records(cmds: Commands, args, arm: str, seed: int,

@@ -37,8 +37,9 @@ MAIN_PAIRS = ['mae:scratch', 'mask3d:scratch', 'mask3d:mae']
 PRESET_NAMES = ('defaults', 'depth', 'materials', 'crops', 'protocol', 'pretrain-seeds')
 # the one primary comparison per study. 'defaults', 'materials', 'depth', 'pretrain-seeds':
 # named after the published results of 'defaults' were seen (the question the README asks:
-# does Mask3D beat MAE), so the tables give it no uncorrected test. Named before any of their runs: 'crops' (does the
-# standardised target still beat the metric one when crops keep one zoom), 'protocol' (the
+# does Mask3D beat MAE), so the tables give it no uncorrected test. Named before any of their
+# runs: 'crops' (does the standardised target still beat the metric one when crops keep one
+# zoom), 'protocol' (the
 # paper's claim: Mask3D after an RGB pre-training beats more of that RGB pre-training)
 PRIMARY = {'defaults': 'mask3d:mae', 'materials': 'mask3d:mae', 'depth': 'mask3d:mae',
            'crops': 'mask3d-fixed-zoom:mask3d-metric+fixed-zoom',
